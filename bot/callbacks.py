@@ -1,0 +1,56 @@
+"""Callback data: the small, versioned, namespaced strings behind inline buttons.
+
+One definition serves the keyboard builder and the handler's pattern: `sc1:<action>[:<arg>]`,
+parsed strictly and always under Telegram's 64-byte limit. Knows nothing of Telegram.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+PREFIX = "sc1"
+PATTERN = re.compile(rf"^{PREFIX}:([a-z_]+)(?::([A-Za-z0-9_.-]{{1,40}}))?$")
+MAX_BYTES = 64
+
+
+class Action(StrEnum):
+    ACCEPT = "accept"  # arg: the disclaimer version the user read
+    DECLINE = "decline"
+    WARM = "warm"
+    GUIDE_ME = "guide"
+    START_HOLD = "hold"  # arg: the index of the stretch it starts
+    START_ROUTINE = "routine"
+
+
+@dataclass(frozen=True)
+class Button:
+    """An inline button as the routine asks for it: a label and what pressing it means."""
+
+    label: str
+    action: Action
+    arg: str = ""
+
+    @property
+    def data(self) -> str:
+        return encode(self.action, self.arg)
+
+
+def encode(action: Action, arg: str = "") -> str:
+    data = f"{PREFIX}:{action.value}" + (f":{arg}" if arg else "")
+    if len(data.encode()) > MAX_BYTES or not PATTERN.match(data):
+        raise ValueError(f"callback data {data!r} does not fit the format")
+    return data
+
+
+def decode(data: str | None) -> tuple[Action, str] | None:
+    """The action and argument of a button, or None for data this version did not make."""
+    match = PATTERN.match(data or "")
+    if not match:
+        return None
+    try:
+        action = Action(match.group(1))
+    except ValueError:
+        return None
+    return action, match.group(2) or ""

@@ -1,0 +1,356 @@
+"""Content: the YAML in `content/` loaded into typed, frozen objects.
+
+Every sentence a user reads and every duration of the routine lives in YAML so a
+physiotherapist can change a hold time, a cue or a translation without touching code.
+A broken file is refused at start-up with the file, the path inside it and what is wrong.
+
+This module knows nothing of Telegram, storage or clocks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+
+DEFAULT_LOCALE = "en"
+BUNDLED_CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
+ROUTINE_FILE = "routine.yaml"
+
+
+class ContentError(Exception):
+    """A content folder that cannot be used; the message names file, path and problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+def _check_text(text: str, allowed: tuple[str, ...]) -> str:
+    """Not blank, fits a Telegram message, and uses only the `{placeholders}` the code fills in."""
+    if not text.strip():
+        raise ValueError("must not be empty")
+    if len(text) > 3500:  # Telegram's limit is 4096 after placeholders are filled in
+        raise ValueError(f"is {len(text)} characters; keep it under 3500 (Telegram allows 4096)")
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(text) if f is not None]
+    except ValueError as exc:
+        raise ValueError(f"broken placeholder ({exc}); write {{{{ or }}}} for a brace") from exc
+    unknown = sorted({f for f in fields if f not in allowed})
+    if unknown:
+        known = ", ".join("{" + a + "}" for a in allowed) or "none"
+        raise ValueError(f"unknown placeholder {{{unknown[0]}}}; this text may use: {known}")
+    return text.strip()
+
+
+def _text(*allowed: str) -> AfterValidator:
+    """A text that may use the given placeholders."""
+    return AfterValidator(lambda text: _check_text(text, allowed))
+
+
+Text = Annotated[str, _text()]
+Label = Annotated[str, Field(min_length=1, max_length=40), _text()]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
+
+
+# --------------------------------------------------------------------------- routine.yaml
+
+
+class CueTiming(_Frozen):
+    """When a cue is said during a hold: at a fraction of the hold, or N seconds before its end."""
+
+    text: str = Field(description="key under hold.cues in the language file")
+    fraction: float | None = Field(default=None, gt=0, lt=1)
+    seconds_left: int | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> CueTiming:
+        if (self.fraction is None) == (self.seconds_left is None):
+            raise ValueError("give exactly one of `fraction` or `seconds_left`")
+        return self
+
+
+class HoldTiming(_Frozen):
+    seconds: int = Field(gt=0, le=600)
+    min_seconds: int = Field(gt=0, le=600)
+    max_seconds: int = Field(gt=0, le=600)
+
+    @model_validator(mode="after")
+    def _in_range(self) -> HoldTiming:
+        if not self.min_seconds <= self.seconds <= self.max_seconds:
+            raise ValueError(
+                f"seconds ({self.seconds}) must lie between min_seconds ({self.min_seconds}) "
+                f"and max_seconds ({self.max_seconds})"
+            )
+        return self
+
+
+class ExerciseTiming(_Frozen):
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,30}$")]
+    hold: HoldTiming
+    sides: int = Field(default=2, ge=1, le=2)
+
+
+class RoutineSpec(_Frozen):
+    """The order and timing of the routine (content/routine.yaml)."""
+
+    warm_up_seconds: int = Field(gt=0, le=1800)
+    rest_seconds: int = Field(ge=0, le=600)
+    countdown_every_seconds: int = Field(ge=5, le=60)
+    cues: tuple[CueTiming, ...]
+    exercises: tuple[ExerciseTiming, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> RoutineSpec:
+        ids = [e.id for e in self.exercises]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"exercise id {dupes[0]!r} appears twice")
+        return self
+
+
+# --------------------------------------------------------------------------- <locale>.yaml
+
+
+class Buttons(_Frozen):
+    accept: Label
+    decline: Label
+    warm: Label
+    guide_me: Label
+    start_hold: Label
+    start_routine: Label
+
+
+class Disclaimer(_Frozen):
+    text: Text
+
+
+class WarmUp(_Frozen):
+    check: Text
+    guide: Annotated[str, _text("minutes", "seconds")]
+    guide_done: Text
+
+
+class Side(_Frozen):
+    title: Label
+    instructions: Text
+
+
+class Exercise(_Frozen):
+    name: Label
+    sides: tuple[Side, ...] = Field(min_length=1, max_length=2)
+
+
+class Hold(_Frozen):
+    card: Annotated[str, _text("name", "side", "instructions")]
+    started: Annotated[str, _text("name", "side", "seconds")]
+    countdown: Annotated[str, _text("name", "side", "seconds_left")]
+    finished: Annotated[str, _text("name", "side")]
+    ended_while_away: Annotated[str, _text("name", "side")]
+    cues: Mapping[str, Annotated[str, _text("seconds_left")]]
+
+
+class Rest(_Frozen):
+    text: Annotated[str, _text("seconds", "next_name", "next_side")]
+
+
+class Replies(_Frozen):
+    welcome: Annotated[str, _text("name")]
+    declined: Text
+    consent_needed: Text
+    disclaimer_changed: Text
+    already_accepted: Text
+    stale_button: Label
+    button_done: Label
+    expect_consent: Text
+    expect_warm_up: Text
+    expect_warm_up_guide: Annotated[str, _text("seconds_left")]
+    expect_start_hold: Annotated[str, _text("name", "side")]
+    expect_holding: Annotated[str, _text("seconds_left")]
+    expect_resting: Annotated[str, _text("seconds_left")]
+    idle: Text
+    routine_running: Text
+    cancelled: Text
+    nothing_to_cancel: Text
+    group_chat: Text
+    edited_message: Text
+    error: Text
+    help: Text
+
+
+class Commands(_Frozen):
+    """Descriptions for Telegram's command menu (setMyCommands): 1-256 characters each."""
+
+    start: Annotated[str, Field(min_length=1, max_length=256)]
+    routine: Annotated[str, Field(min_length=1, max_length=256)]
+    cancel: Annotated[str, Field(min_length=1, max_length=256)]
+    help: Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class Texts(_Frozen):
+    """Every sentence of one language (content/<locale>.yaml)."""
+
+    disclaimer: Disclaimer
+    warm_up: WarmUp
+    exercises: Mapping[str, Exercise]
+    hold: Hold
+    rest: Rest
+    done: Annotated[str, _text("count")]
+    buttons: Buttons
+    replies: Replies
+    commands: Commands
+
+
+# --------------------------------------------------------------------------- the whole
+
+
+@dataclass(frozen=True)
+class Content:
+    """A validated content folder: the routine and its texts per language."""
+
+    routine: RoutineSpec
+    texts_by_locale: Mapping[str, Texts]
+    source_dir: Path
+
+    def texts(self, locale: str | None) -> Texts:
+        """The texts for a Telegram language code ("de", "pt-br"), falling back to English."""
+        if locale:
+            for candidate in (locale.lower(), locale.lower().split("-")[0]):
+                if candidate in self.texts_by_locale:
+                    return self.texts_by_locale[candidate]
+        return self.texts_by_locale[DEFAULT_LOCALE]
+
+    @property
+    def locales(self) -> tuple[str, ...]:
+        return tuple(sorted(self.texts_by_locale))
+
+    def disclaimer_version(self) -> str:
+        """A fingerprint of the English disclaimer: any change to it asks for consent again."""
+        text = " ".join(self.texts_by_locale[DEFAULT_LOCALE].disclaimer.text.split())
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _describe(file: Path, exc: ValidationError) -> list[str]:
+    problems = []
+    for err in exc.errors():
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (a typo? remove it or check the spelling)"
+        elif err["type"] == "missing":
+            msg = "missing: this key is required"
+        problems.append(f"{file}: {_location(loc)}: {msg}")
+    return problems
+
+
+def _read_yaml(file: Path) -> Any:
+    try:
+        return yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
+        raise ContentError([f"{file}: {where}: not valid YAML: {exc.problem}"]) from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ContentError([f"{file}: cannot be read: {exc}"]) from None
+
+
+def _merge(base: Any, override: Any) -> Any:
+    """A partial translation: keys it leaves out come from English."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        return {
+            k: _merge(base.get(k), override[k]) if k in base else override[k] for k in override
+        } | {k: v for k, v in base.items() if k not in override}
+    return override
+
+
+def _cross_check(routine: RoutineSpec, texts: Texts, file: Path) -> list[str]:
+    problems = []
+    for i, cue in enumerate(routine.cues):
+        if cue.text not in texts.hold.cues:
+            problems.append(
+                f"{file.parent / ROUTINE_FILE}: cues[{i}].text: no cue named {cue.text!r} under "
+                f"hold.cues in {file.name} (it has: {', '.join(sorted(texts.hold.cues))})"
+            )
+    for i, ex in enumerate(routine.exercises):
+        if ex.id not in texts.exercises:
+            problems.append(
+                f"{file}: exercises: no texts for exercise {ex.id!r} "
+                f"(routine.yaml exercises[{i}].id)"
+            )
+        elif len(texts.exercises[ex.id].sides) != ex.sides:
+            problems.append(
+                f"{file}: exercises.{ex.id}.sides: has {len(texts.exercises[ex.id].sides)} "
+                f"side(s) but routine.yaml says sides: {ex.sides}"
+            )
+    extra = sorted(set(texts.exercises) - {e.id for e in routine.exercises})
+    if extra:
+        problems.append(f"{file}: exercises.{extra[0]}: not in routine.yaml, so never shown")
+    return problems
+
+
+def load_content(directory: Path | str | None = None) -> Content:
+    """Load and validate a content folder; raise ContentError listing every problem found."""
+    root = Path(directory) if directory is not None else BUNDLED_CONTENT_DIR
+    if not root.is_dir():
+        raise ContentError([f"{root}: no such content folder"])
+    problems: list[str] = []
+
+    routine_file = root / ROUTINE_FILE
+    routine: RoutineSpec | None = None
+    if not routine_file.is_file():
+        problems.append(f"{routine_file}: missing (it holds the order and timing of the routine)")
+    else:
+        try:
+            routine = RoutineSpec.model_validate(_read_yaml(routine_file))
+        except ValidationError as exc:
+            problems.extend(_describe(routine_file, exc))
+        except ContentError as exc:
+            problems.extend(exc.problems)
+
+    english_file = root / f"{DEFAULT_LOCALE}.yaml"
+    raw_english: Any = None
+    texts: dict[str, Texts] = {}
+    locale_files = sorted(p for p in root.glob("*.yaml") if p.name != ROUTINE_FILE)
+    if english_file not in locale_files:
+        problems.append(f"{english_file}: missing (English is the fallback for every language)")
+    for file in sorted(locale_files, key=lambda p: p.stem != DEFAULT_LOCALE):
+        try:
+            raw = _read_yaml(file)
+            if file == english_file:
+                raw_english = raw
+            elif raw_english is not None:
+                raw = _merge(raw_english, raw)
+            texts[file.stem] = Texts.model_validate(raw)
+        except ValidationError as exc:
+            problems.extend(_describe(file, exc))
+        except ContentError as exc:
+            problems.extend(exc.problems)
+    if routine is not None:
+        for locale, t in texts.items():
+            problems.extend(_cross_check(routine, t, root / f"{locale}.yaml"))
+    if problems or routine is None or DEFAULT_LOCALE not in texts:
+        raise ContentError(problems)
+    return Content(routine=routine, texts_by_locale=texts, source_dir=root)
