@@ -1,0 +1,632 @@
+"""Tests for bot.schedule: parsing /remind and /timezone input and computing due instants."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.schedule import (
+    EVERY_DAY,
+    WEEKDAYS,
+    WEEKENDS,
+    DaysParseError,
+    RemindOff,
+    RemindRequest,
+    TimeParseError,
+    TimezoneFound,
+    TimezoneIndex,
+    TimezoneMissReason,
+    TimezoneSuggestions,
+    find_timezone,
+    format_days_key,
+    late_policy,
+    next_due,
+    parse_days,
+    parse_days_key,
+    parse_remind_args,
+    parse_time,
+    upcoming,
+    utc_offset_label,
+)
+
+BERLIN = ZoneInfo("Europe/Berlin")
+NEW_YORK = ZoneInfo("America/New_York")
+LORD_HOWE = ZoneInfo("Australia/Lord_Howe")
+KIRITIMATI = ZoneInfo("Pacific/Kiritimati")
+MON, TUE, WED, THU, FRI, SAT, SUN = range(7)
+
+
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    """Build an aware UTC datetime."""
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
+
+
+def local(tz: ZoneInfo, year: int, month: int, day: int, hour: int, minute: int) -> datetime:
+    """Build an aware datetime on the wall clock of ``tz`` (first occurrence if repeated)."""
+    return datetime(year, month, day, hour, minute, tzinfo=tz)
+
+
+def wall(instant: datetime, tz: ZoneInfo) -> tuple[date, time]:
+    """The local date and wall-clock time of ``instant`` in ``tz``."""
+    shown = instant.astimezone(tz)
+    return shown.date(), shown.time()
+
+
+def transitions(tz: ZoneInfo, year: int) -> list[datetime]:
+    """UTC instants in ``year`` at which the UTC offset of ``tz`` changes (15-minute scan)."""
+    found = []
+    t = utc(year, 1, 1)
+    previous = t.astimezone(tz).utcoffset()
+    while t.year == year:
+        offset = t.astimezone(tz).utcoffset()
+        if offset != previous:
+            found.append(t)
+            previous = offset
+        t += timedelta(minutes=15)
+    return found
+
+
+# --------------------------------------------------------------------------------------
+# parse_time
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("07:30", time(7, 30)),
+        ("7:30", time(7, 30)),
+        ("0730", time(7, 30)),
+        ("19.15", time(19, 15)),
+        ("7pm", time(19, 0)),
+        ("7 pm", time(19, 0)),
+        ("7PM", time(19, 0)),
+        ("7:30pm", time(19, 30)),
+        ("7.30 am", time(7, 30)),
+        ("7 p.m.", time(19, 0)),
+        ("12am", time(0, 0)),
+        ("12pm", time(12, 0)),
+        ("12:30am", time(0, 30)),
+        ("19h", time(19, 0)),
+        ("19h30", time(19, 30)),
+        ("noon", time(12, 0)),
+        ("Midnight", time(0, 0)),
+        ("00:00", time(0, 0)),
+        ("23:59", time(23, 59)),
+        ("19", time(19, 0)),
+        ("  18:15  ", time(18, 15)),
+    ],
+)
+def test_parse_time_accepts(text: str, expected: time) -> None:
+    """Every supported 24-hour, 12-hour and word form parses to the right wall time."""
+    assert parse_time(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("25:99", "hour_out_of_range"),
+        ("24:00", "hour_out_of_range"),
+        ("2400", "hour_out_of_range"),
+        ("7:60", "minute_out_of_range"),
+        ("13pm", "hour_out_of_range_12h"),
+        ("0am", "hour_out_of_range_12h"),
+        ("7", "ambiguous_hour"),
+        ("tomorrow-ish", "unrecognised"),
+        ("7:5", "unrecognised"),
+        ("19:15:00", "unrecognised"),
+        ("19h pm", "unrecognised"),
+        ("", "empty"),
+        ("   ", "empty"),
+    ],
+)
+def test_parse_time_rejects(text: str, reason: str) -> None:
+    """Invalid times raise TimeParseError carrying a reason code and the original text."""
+    with pytest.raises(TimeParseError) as caught:
+        parse_time(text)
+    assert caught.value.reason == reason
+    assert caught.value.text == text
+
+
+# --------------------------------------------------------------------------------------
+# parse_days / format_days_key
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("tokens", "expected"),
+    [
+        ([], EVERY_DAY),
+        (["every", "day"], EVERY_DAY),
+        (["Every", "Day"], EVERY_DAY),
+        (["daily"], EVERY_DAY),
+        (["everyday"], EVERY_DAY),
+        (["weekdays"], WEEKDAYS),
+        (["WEEKENDS"], WEEKENDS),
+        (["mon", "wed", "fri"], {MON, WED, FRI}),
+        (["mon,wed,fri"], {MON, WED, FRI}),
+        (["mon,", "wed,", "fri"], {MON, WED, FRI}),
+        (["Monday", "tuesday"], {MON, TUE}),
+        (["mon-fri"], WEEKDAYS),
+        (["mon", "-", "wed"], {MON, TUE, WED}),
+        (["fri-mon"], {FRI, SAT, SUN, MON}),
+        (["tues", "thurs"], {TUE, THU}),
+        (["on", "mondays", "and", "fridays"], {MON, FRI}),
+        (["weekends", "mon"], {SAT, SUN, MON}),
+        ("sun", {SUN}),
+    ],
+)
+def test_parse_days_accepts(tokens: list[str], expected: set[int]) -> None:
+    """Day names, groups and ranges parse case-insensitively to weekday numbers."""
+    assert parse_days(tokens) == frozenset(expected)
+
+
+@pytest.mark.parametrize(
+    ("tokens", "reason", "text"),
+    [
+        (["tomorrow"], "unknown_day", "tomorrow"),
+        (["mon", "funday"], "unknown_day", "funday"),
+        (["mon-xyz"], "unknown_day", "xyz"),
+        (["mon-"], "bad_range", "mon-"),
+        (["mon-wed-fri"], "bad_range", "mon-wed-fri"),
+        (["on"], "no_days", "on"),
+    ],
+)
+def test_parse_days_rejects(tokens: list[str], reason: str, text: str) -> None:
+    """Unknown day words and malformed ranges raise DaysParseError with a reason code."""
+    with pytest.raises(DaysParseError) as caught:
+        parse_days(tokens)
+    assert (caught.value.reason, caught.value.text) == (reason, text)
+
+
+@pytest.mark.parametrize(
+    ("days", "key"),
+    [
+        (EVERY_DAY, "every_day"),
+        (WEEKDAYS, "weekdays"),
+        (WEEKENDS, "weekends"),
+        ({FRI, MON, WED}, "mon,wed,fri"),
+        ({SUN}, "sun"),
+        ({MON, TUE, WED, THU, FRI, SAT}, "mon,tue,wed,thu,fri,sat"),
+    ],
+)
+def test_format_days_key_round_trips(days: set[int], key: str) -> None:
+    """Day sets have one stable key, and parse_days_key reads it back."""
+    assert format_days_key(days) == key
+    assert parse_days_key(key) == frozenset(days)
+
+
+@pytest.mark.parametrize("days", [set(), {7}, {-1}])
+def test_format_days_key_rejects_invalid_sets(days: set[int]) -> None:
+    """An empty set or a number outside 0-6 is a programming error."""
+    with pytest.raises(ValueError):
+        format_days_key(days)
+
+
+@pytest.mark.parametrize("key", ["", "fri,mon", "mon,mon", "daily", "mon,tue,wed,thu,fri"])
+def test_parse_days_key_rejects_non_canonical_keys(key: str) -> None:
+    """Only keys that format_days_key produces are read back."""
+    with pytest.raises(ValueError):
+        parse_days_key(key)
+
+
+# --------------------------------------------------------------------------------------
+# parse_remind_args
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["07:30"], RemindRequest(time(7, 30), EVERY_DAY)),
+        (["7pm", "weekdays"], RemindRequest(time(19, 0), WEEKDAYS)),
+        (["18:15", "mon", "wed", "fri"], RemindRequest(time(18, 15), frozenset({MON, WED, FRI}))),
+        (["7", "pm", "mon"], RemindRequest(time(19, 0), frozenset({MON}))),
+        (["7:30", "a.m.", "every", "day"], RemindRequest(time(7, 30), EVERY_DAY)),
+        (["7pm weekdays"], RemindRequest(time(19, 0), WEEKDAYS)),
+        (["at", "noon", "weekends"], RemindRequest(time(12, 0), WEEKENDS)),
+        (["weekdays", "7", "pm"], RemindRequest(time(19, 0), WEEKDAYS)),
+        (["off"], RemindOff()),
+        (["OFF"], RemindOff()),
+    ],
+)
+def test_parse_remind_args_accepts(args: list[str], expected: RemindRequest | RemindOff) -> None:
+    """The /remind argument list yields a time plus days, or RemindOff."""
+    assert parse_remind_args(args) == expected
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "reason", "text"),
+    [
+        ([], TimeParseError, "empty", ""),
+        (["tomorrow-ish"], TimeParseError, "unrecognised", "tomorrow-ish"),
+        (["25:99", "mon"], TimeParseError, "hour_out_of_range", "25:99"),
+        (["13", "pm"], TimeParseError, "hour_out_of_range_12h", "13 pm"),
+        (["mon", "7"], TimeParseError, "ambiguous_hour", "7"),
+        (["soon", "mon"], TimeParseError, "unrecognised", "soon"),
+        (["7pm", "tomorrow"], DaysParseError, "unknown_day", "tomorrow"),
+        (["off", "mon"], TimeParseError, "unrecognised", "off"),
+    ],
+)
+def test_parse_remind_args_rejects(
+    args: list[str], error: type[Exception], reason: str, text: str
+) -> None:
+    """Bad /remind arguments raise the time or days error for the offending part."""
+    with pytest.raises(error) as caught:
+        parse_remind_args(args)
+    assert isinstance(caught.value, TimeParseError | DaysParseError)
+    assert (caught.value.reason, caught.value.text) == (reason, text)
+
+
+def test_remind_request_days_key() -> None:
+    """A RemindRequest exposes the storage key of its days."""
+    assert RemindRequest(time(7, 0), frozenset({MON, WED})).days_key == "mon,wed"
+
+
+# --------------------------------------------------------------------------------------
+# next_due: ordinary weeks
+# --------------------------------------------------------------------------------------
+
+
+def test_next_due_every_day_later_today() -> None:
+    """Before today's time, the reminder is due later the same local day."""
+    assert next_due(time(7, 30), EVERY_DAY, BERLIN, utc(2026, 6, 10, 4, 0)) == utc(
+        2026, 6, 10, 5, 30
+    )
+
+
+def test_next_due_every_day_tomorrow() -> None:
+    """After today's time, the reminder is due at the same local time tomorrow."""
+    assert next_due(time(7, 30), EVERY_DAY, BERLIN, utc(2026, 6, 10, 6, 0)) == utc(
+        2026, 6, 11, 5, 30
+    )
+
+
+def test_next_due_returns_aware_utc() -> None:
+    """The result is an aware datetime in UTC whatever zone `after` is given in."""
+    due = next_due(time(7, 30), EVERY_DAY, BERLIN, local(NEW_YORK, 2026, 6, 10, 0, 0))
+    assert due.tzinfo is UTC
+    assert due == utc(2026, 6, 10, 5, 30)
+
+
+def test_next_due_weekdays_friday_evening_goes_to_monday() -> None:
+    """A weekday reminder asked for on Friday evening is next due on Monday."""
+    friday_evening = local(BERLIN, 2026, 6, 12, 20, 0)
+    due = next_due(time(18, 15), WEEKDAYS, BERLIN, friday_evening)
+    assert wall(due, BERLIN) == (date(2026, 6, 15), time(18, 15))
+    assert due.astimezone(BERLIN).weekday() == MON
+
+
+@pytest.mark.parametrize(
+    ("after_local", "expected_date"),
+    [
+        ((2026, 6, 8, 12, 0), date(2026, 6, 10)),  # Monday after the time -> Wednesday
+        ((2026, 6, 10, 9, 0), date(2026, 6, 12)),  # Wednesday after -> Friday
+        ((2026, 6, 12, 9, 0), date(2026, 6, 15)),  # Friday after -> next Monday
+        ((2026, 6, 7, 12, 0), date(2026, 6, 8)),  # Sunday -> Monday
+    ],
+)
+def test_next_due_chosen_days(
+    after_local: tuple[int, int, int, int, int], expected_date: date
+) -> None:
+    """With chosen days (Mon, Wed, Fri), only those local dates are due."""
+    after = local(BERLIN, *after_local)
+    due = next_due(time(8, 0), frozenset({MON, WED, FRI}), BERLIN, after)
+    assert wall(due, BERLIN) == (expected_date, time(8, 0))
+
+
+def test_next_due_midnight() -> None:
+    """A 00:00 reminder is due at the start of the next chosen local date."""
+    due = next_due(time(0, 0), frozenset({SAT}), BERLIN, local(BERLIN, 2026, 6, 12, 23, 59))
+    assert due == local(BERLIN, 2026, 6, 13, 0, 0)
+    assert due == utc(2026, 6, 12, 22, 0)
+
+
+def test_next_due_is_strictly_after() -> None:
+    """If `after` is exactly a due instant, the next occurrence is returned."""
+    first = next_due(time(7, 30), EVERY_DAY, BERLIN, utc(2026, 6, 10, 0, 0))
+    second = next_due(time(7, 30), EVERY_DAY, BERLIN, first)
+    assert second - first == timedelta(days=1)
+
+
+def test_next_due_year_end() -> None:
+    """A reminder on New Year's Eve evening is next due on 1 January of the next year."""
+    due = next_due(time(7, 30), EVERY_DAY, BERLIN, utc(2026, 12, 31, 20, 0))
+    assert due == utc(2027, 1, 1, 6, 30)
+
+
+def test_next_due_year_end_weekly_skips_into_january() -> None:
+    """A Monday-only reminder after the last Monday of the year lands in January."""
+    due = next_due(time(9, 0), frozenset({MON}), NEW_YORK, utc(2026, 12, 29, 0, 0))
+    assert wall(due, NEW_YORK) == (date(2027, 1, 4), time(9, 0))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"after": datetime(2026, 6, 10, 4, 0)}, "aware"),
+        ({"days": frozenset()}, "days"),
+        ({"days": frozenset({7})}, "days"),
+        ({"local_time": time(7, 30, tzinfo=UTC)}, "naive"),
+    ],
+)
+def test_next_due_rejects_programming_errors(kwargs: dict[str, object], message: str) -> None:
+    """Naive `after`, aware `local_time` and empty or invalid days raise ValueError."""
+    arguments: dict[str, object] = {
+        "local_time": time(7, 30),
+        "days": EVERY_DAY,
+        "tz": BERLIN,
+        "after": utc(2026, 6, 10, 4, 0),
+    }
+    arguments.update(kwargs)
+    with pytest.raises(ValueError, match=message):
+        next_due(**arguments)  # type: ignore[arg-type]
+
+
+def test_upcoming_lists_consecutive_occurrences() -> None:
+    """upcoming() walks the schedule n times without repeating an instant."""
+    dues = upcoming(time(18, 15), WEEKDAYS, BERLIN, local(BERLIN, 2026, 6, 12, 12, 0), 3)
+    assert [wall(d, BERLIN)[0] for d in dues] == [
+        date(2026, 6, 12),
+        date(2026, 6, 15),
+        date(2026, 6, 16),
+    ]
+    assert upcoming(time(18, 15), WEEKDAYS, BERLIN, utc(2026, 6, 12), 0) == []
+
+
+# --------------------------------------------------------------------------------------
+# next_due: daylight saving
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("tz", "change_day"),
+    [
+        (BERLIN, date(2026, 3, 29)),
+        (BERLIN, date(2026, 10, 25)),
+        (NEW_YORK, date(2026, 3, 8)),
+        (NEW_YORK, date(2026, 11, 1)),
+    ],
+)
+def test_next_due_keeps_local_time_across_dst_change(tz: ZoneInfo, change_day: date) -> None:
+    """A 07:30 reminder stays at 07:30 local on the day before, of and after a DST change."""
+    start = datetime.combine(change_day - timedelta(days=2), time(12, 0), tzinfo=tz)
+    dues = upcoming(time(7, 30), EVERY_DAY, tz, start, 3)
+    expected_days = [change_day + timedelta(days=i) for i in (-1, 0, 1)]
+    assert [wall(d, tz) for d in dues] == [(day, time(7, 30)) for day in expected_days]
+    offsets = {d.astimezone(tz).utcoffset() for d in dues}
+    assert len(offsets) == 2  # the UTC instant moved, the wall time did not
+
+
+@pytest.mark.parametrize(
+    ("tz", "change_day", "in_gap", "fires_at_local", "fires_at_utc"),
+    [
+        (BERLIN, date(2026, 3, 29), time(2, 30), time(3, 30), utc(2026, 3, 29, 1, 30)),
+        (BERLIN, date(2026, 3, 29), time(2, 0), time(3, 0), utc(2026, 3, 29, 1, 0)),
+        (NEW_YORK, date(2026, 3, 8), time(2, 30), time(3, 30), utc(2026, 3, 8, 7, 30)),
+    ],
+)
+def test_next_due_time_in_spring_forward_gap_is_shifted_not_skipped(
+    tz: ZoneInfo, change_day: date, in_gap: time, fires_at_local: time, fires_at_utc: datetime
+) -> None:
+    """A local time that does not exist on spring-forward day fires one gap length later."""
+    after = datetime.combine(change_day, time(0, 0), tzinfo=tz)
+    due = next_due(in_gap, EVERY_DAY, tz, after)
+    assert due == fires_at_utc
+    assert wall(due, tz) == (change_day, fires_at_local)
+    following = next_due(in_gap, EVERY_DAY, tz, due)
+    assert wall(following, tz) == (change_day + timedelta(days=1), in_gap)
+
+
+@pytest.mark.parametrize(
+    ("tz", "change_day", "repeated", "first_utc"),
+    [
+        (BERLIN, date(2026, 10, 25), time(2, 30), utc(2026, 10, 25, 0, 30)),
+        (NEW_YORK, date(2026, 11, 1), time(1, 30), utc(2026, 11, 1, 5, 30)),
+    ],
+)
+def test_next_due_time_in_repeated_hour_fires_once_at_first_occurrence(
+    tz: ZoneInfo, change_day: date, repeated: time, first_utc: datetime
+) -> None:
+    """A local time that occurs twice on fall-back day fires only at its first occurrence."""
+    after = datetime.combine(change_day, time(0, 0), tzinfo=tz)
+    due = next_due(repeated, EVERY_DAY, tz, after)
+    assert due == first_utc
+    second_occurrence = datetime.combine(change_day, repeated.replace(fold=1), tzinfo=tz)
+    assert second_occurrence.astimezone(UTC) == due + timedelta(hours=1)
+    following = next_due(repeated, EVERY_DAY, tz, due)
+    assert wall(following, tz) == (change_day + timedelta(days=1), repeated)
+    # Even asking from inside the repeated hour does not yield the second occurrence.
+    assert next_due(repeated, EVERY_DAY, tz, due + timedelta(minutes=1)) == following
+
+
+def test_lord_howe_2026_changes_are_half_hour_shifts() -> None:
+    """Australia/Lord_Howe changes its offset twice in 2026, each time by 30 minutes."""
+    changes = transitions(LORD_HOWE, 2026)
+    assert len(changes) == 2
+    for instant in changes:
+        before = (instant - timedelta(minutes=15)).astimezone(LORD_HOWE).utcoffset()
+        after = instant.astimezone(LORD_HOWE).utcoffset()
+        assert before is not None and after is not None
+        assert abs(after - before) == timedelta(minutes=30)
+
+
+def test_next_due_lord_howe_gap_shifts_by_thirty_minutes() -> None:
+    """On Lord Howe's spring-forward day, 02:15 (in the 30-minute gap) fires at 02:45."""
+    spring = next(
+        t for t in transitions(LORD_HOWE, 2026) if t.astimezone(LORD_HOWE).dst() != timedelta(0)
+    )
+    change_day = spring.astimezone(LORD_HOWE).date()
+    after = datetime.combine(change_day, time(0, 0), tzinfo=LORD_HOWE)
+    due = next_due(time(2, 15), EVERY_DAY, LORD_HOWE, after)
+    assert wall(due, LORD_HOWE) == (change_day, time(2, 45))
+    assert due.astimezone(LORD_HOWE).utcoffset() == timedelta(hours=11)
+
+
+def test_next_due_lord_howe_repeated_half_hour_fires_once() -> None:
+    """On Lord Howe's fall-back day, 01:45 occurs twice and fires at the first (+11:00)."""
+    autumn = next(
+        t for t in transitions(LORD_HOWE, 2026) if t.astimezone(LORD_HOWE).dst() == timedelta(0)
+    )
+    change_day = autumn.astimezone(LORD_HOWE).date()
+    after = datetime.combine(change_day, time(0, 0), tzinfo=LORD_HOWE)
+    due = next_due(time(1, 45), EVERY_DAY, LORD_HOWE, after)
+    assert wall(due, LORD_HOWE) == (change_day, time(1, 45))
+    assert due.astimezone(LORD_HOWE).utcoffset() == timedelta(hours=11)
+    following = next_due(time(1, 45), EVERY_DAY, LORD_HOWE, due)
+    assert wall(following, LORD_HOWE) == (change_day + timedelta(days=1), time(1, 45))
+
+
+def test_next_due_lord_howe_keeps_local_time_across_changes() -> None:
+    """A 07:30 Lord Howe reminder stays at 07:30 local around both 2026 changes."""
+    for change in transitions(LORD_HOWE, 2026):
+        change_day = change.astimezone(LORD_HOWE).date()
+        start = datetime.combine(change_day - timedelta(days=2), time(12, 0), tzinfo=LORD_HOWE)
+        dues = upcoming(time(7, 30), EVERY_DAY, LORD_HOWE, start, 3)
+        assert [wall(d, LORD_HOWE)[1] for d in dues] == [time(7, 30)] * 3
+        assert dues[2] - dues[1] != dues[1] - dues[0]  # 23.5 h or 24.5 h around the change
+
+
+def test_next_due_kiritimati_utc_date_is_previous_day() -> None:
+    """In Pacific/Kiritimati (UTC+14) a Monday 07:30 reminder is due on Sunday in UTC."""
+    due = next_due(time(7, 30), frozenset({MON}), KIRITIMATI, utc(2026, 6, 1, 0, 0))
+    # 2026-06-01 00:00 UTC is already Monday 14:00 in Kiritimati, so next Monday.
+    assert wall(due, KIRITIMATI) == (date(2026, 6, 8), time(7, 30))
+    assert due == utc(2026, 6, 7, 17, 30)
+    assert due.weekday() == SUN
+
+
+def test_next_due_kiritimati_year_end() -> None:
+    """Kiritimati reaches the new year while UTC is still on 31 December."""
+    due = next_due(time(0, 0), EVERY_DAY, KIRITIMATI, utc(2026, 12, 31, 9, 0))
+    assert due == utc(2026, 12, 31, 10, 0)
+    assert wall(due, KIRITIMATI) == (date(2027, 1, 1), time(0, 0))
+
+
+# --------------------------------------------------------------------------------------
+# late_policy
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("late_by", "expected"),
+    [
+        (timedelta(0), "send"),
+        (timedelta(minutes=29), "send"),
+        (timedelta(minutes=30), "send"),
+        (timedelta(minutes=30, seconds=1), "skip"),
+        (timedelta(hours=9), "skip"),
+        (-timedelta(milliseconds=5), "send"),
+    ],
+)
+def test_late_policy(late_by: timedelta, expected: str) -> None:
+    """A missed reminder is sent if at most `grace` late (boundary included), else skipped."""
+    due = utc(2026, 6, 10, 5, 30)
+    assert late_policy(due, due + late_by, timedelta(minutes=30)) == expected
+
+
+def test_late_policy_rejects_negative_grace() -> None:
+    """A negative grace period is a programming error."""
+    with pytest.raises(ValueError):
+        late_policy(utc(2026, 1, 1), utc(2026, 1, 1), timedelta(seconds=-1))
+
+
+# --------------------------------------------------------------------------------------
+# find_timezone / utc_offset_label
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "key"),
+    [
+        ("Europe/Berlin", "Europe/Berlin"),
+        ("europe/berlin", "Europe/Berlin"),
+        ("AMERICA/NEW YORK", "America/New_York"),
+        ("berlin", "Europe/Berlin"),
+        ("  Berlin  ", "Europe/Berlin"),
+        ("new york", "America/New_York"),
+        ("New York", "America/New_York"),
+        ("newyork", "America/New_York"),
+        ("sao paulo", "America/Sao_Paulo"),
+        ("São Paulo", "America/Sao_Paulo"),
+        ("kyiv", "Europe/Kyiv"),
+        ("kiev", "Europe/Kiev"),
+        ("buenos aires", "America/Argentina/Buenos_Aires"),
+        ("Berlin, Germany", "Europe/Berlin"),
+        ("amsterdam", "Europe/Amsterdam"),
+        ("UTC", "UTC"),
+        ("utc", "UTC"),
+        ("GMT", "GMT"),
+        ("US/Eastern", "America/New_York"),
+        ("Pacific/Kiritimati", "Pacific/Kiritimati"),
+    ],
+)
+def test_find_timezone_exact(query: str, key: str) -> None:
+    """IANA keys (any case), city names (with spaces or accents) and UTC/GMT match exactly."""
+    match = find_timezone(query)
+    assert isinstance(match, TimezoneFound)
+    assert match.key == key
+    assert match.zone == ZoneInfo(key)
+
+
+@pytest.mark.parametrize(
+    ("query", "reason", "must_suggest"),
+    [
+        ("berln", "unknown", "Europe/Berlin"),
+        ("new yrok", "unknown", "America/New_York"),
+        ("Europe/Berln", "unknown", "Europe/Berlin"),
+        ("EST", "abbreviation", "America/New_York"),
+        ("cet", "abbreviation", "Europe/Berlin"),
+        ("IST", "abbreviation", "Asia/Kolkata"),
+    ],
+)
+def test_find_timezone_suggests(query: str, reason: str, must_suggest: str) -> None:
+    """Misspellings and ambiguous abbreviations give up to five suggestions, not a match."""
+    match = find_timezone(query)
+    assert isinstance(match, TimezoneSuggestions)
+    assert match.reason == reason
+    assert must_suggest in match.suggestions
+    assert 0 < len(match.suggestions) <= 5
+
+
+@pytest.mark.parametrize(("query", "reason"), [("Mars/Olympus", "unknown"), ("", "empty")])
+def test_find_timezone_nonsense(query: str, reason: TimezoneMissReason) -> None:
+    """Nonsense finds no zone and offers no suggestions."""
+    assert find_timezone(query) == TimezoneSuggestions(query, reason, ())
+
+
+def test_find_timezone_ambiguous_city_gives_suggestions() -> None:
+    """A city name under several regions that are different zones is ambiguous."""
+    index = TimezoneIndex(
+        ["America/Springfield", "Europe/Springfield", "Asia/Nicosia", "Europe/Nicosia"],
+        {"Europe/Nicosia": "Asia/Nicosia"},
+    )
+    assert index.find("springfield") == TimezoneSuggestions(
+        "springfield", "ambiguous", ("America/Springfield", "Europe/Springfield")
+    )
+
+
+@pytest.mark.parametrize("query", ["nicosia", "istanbul", "indianapolis"])
+def test_find_timezone_aliases_of_one_zone_are_not_ambiguous(query: str) -> None:
+    """A city listed under two keys that tzdata links to one zone matches exactly."""
+    assert isinstance(find_timezone(query), TimezoneFound)
+
+
+@pytest.mark.parametrize(
+    ("tz", "at", "label"),
+    [
+        (BERLIN, utc(2026, 1, 15), "UTC+01:00"),
+        (BERLIN, utc(2026, 7, 15), "UTC+02:00"),
+        (NEW_YORK, utc(2026, 1, 15), "UTC-05:00"),
+        (LORD_HOWE, utc(2026, 1, 15), "UTC+11:00"),
+        (LORD_HOWE, utc(2026, 7, 15), "UTC+10:30"),
+        (KIRITIMATI, utc(2026, 7, 15), "UTC+14:00"),
+        (ZoneInfo("America/St_Johns"), utc(2026, 1, 15), "UTC-03:30"),
+        (ZoneInfo("UTC"), utc(2026, 1, 15), "UTC+00:00"),
+    ],
+)
+def test_utc_offset_label(tz: ZoneInfo, at: datetime, label: str) -> None:
+    """The label shows the zone's signed offset at the given instant."""
+    assert utc_offset_label(tz, at) == label
