@@ -243,9 +243,9 @@ class Routine:
         out = _Out()
         match event:
             case Start():
-                state = self._start(state, event, texts, out)
+                state = self._start(state, event, now, texts, out)
             case BeginRoutine() | Press(action=Action.START_ROUTINE):
-                state = self._begin(state, texts, out)
+                state = self._begin(state, now, texts, out)
             case Press(action=Action.ACCEPT):
                 state = self._accept(state, event.arg, now, texts, out)
             case Press(action=Action.DECLINE):
@@ -278,11 +278,13 @@ class Routine:
 
     # -- consent ---------------------------------------------------------------------------
 
-    def _start(self, state: ChatState, event: Start, texts: Texts, out: _Out) -> ChatState:
+    def _start(
+        self, state: ChatState, event: Start, now: float, texts: Texts, out: _Out
+    ) -> ChatState:
         """/start: welcome, then the disclaimer (or, when accepted, the way to the routine)."""
         if state.routine and state.routine.phase != Phase.CONSENT:
             out.send(texts.replies.routine_running)
-            self._prompt(state, None, texts, out)
+            self._prompt(state, now, texts, out)
             return state
         out.send(texts.replies.welcome.format(name=event.first_name or "there"))
         if self._has_consent(state):
@@ -293,11 +295,11 @@ class Routine:
             return replace(state, routine=None)
         return self._ask_consent(state, texts, out)
 
-    def _begin(self, state: ChatState, texts: Texts, out: _Out) -> ChatState:
+    def _begin(self, state: ChatState, now: float, texts: Texts, out: _Out) -> ChatState:
         """/routine: the warm-up check, once consent is on record."""
         if state.routine and state.routine.phase != Phase.CONSENT:
             out.send(texts.replies.routine_running)
-            self._prompt(state, None, texts, out)
+            self._prompt(state, now, texts, out)
             return state
         if not self._has_consent(state):
             changed = state.consent_version is not None
@@ -497,7 +499,7 @@ class Routine:
 
     # -- saying what is expected now ---------------------------------------------------------
 
-    def _prompt(self, state: ChatState, now: float | None, texts: Texts, out: _Out) -> None:
+    def _prompt(self, state: ChatState, now: float, texts: Texts, out: _Out) -> None:
         """Tell the user what the bot expects now, with the buttons that fit."""
         routine = state.routine
         replies = texts.replies

@@ -1,0 +1,89 @@
+"""Wiring: build the python-telegram-bot Application and the layers behind it, in one place."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.request import BaseRequest
+
+from bot.clock import Clock, SystemClock
+from bot.coach import Coach
+from bot.config import Settings
+from bot.content import Content
+from bot.handlers import Handlers, TelegramOutbox
+from bot.routine import Routine, compile_plan
+from bot.storage import SqliteStore, Store
+from bot.timers import TimerLoop, TimerSource
+
+log = logging.getLogger(__name__)
+
+
+class StretchBot:
+    """The running bot: Application, store, coach and timer loop, started and stopped together."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        content: Content,
+        *,
+        token: str,
+        clock: Clock | None = None,
+        store: Store | None = None,
+        request: BaseRequest | None = None,
+        get_updates_request: BaseRequest | None = None,
+        run_timers: bool = True,
+        rate_limit: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.content = content
+        self.clock = clock or SystemClock()
+        self.store = store or SqliteStore(settings.stretchbot_database)
+        self.run_timers = run_timers
+
+        builder = (
+            ApplicationBuilder()
+            .token(token)
+            .base_url(settings.telegram_base_url)
+            .base_file_url(settings.telegram_base_file_url)
+            .post_init(self._post_init)
+            .post_shutdown(self._post_shutdown)
+        )
+        if rate_limit:
+            # Keeps bursts under Telegram's limits and retries a 429 after its retry_after.
+            builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
+        if request is not None:
+            builder = builder.request(request)
+        if get_updates_request is not None:
+            builder = builder.get_updates_request(get_updates_request)
+        self.app: Application = builder.build()  # type: ignore[type-arg]
+
+        self.routine = Routine(content, compile_plan(content, settings.stretchbot_speed))
+        self.coach = Coach(self.routine, self.store, self.clock, TelegramOutbox(self.app))
+        self.handlers = Handlers(self.coach, content, self.store, self.clock)
+        self.handlers.register(self.app)
+        self.timers = TimerLoop(self.clock, [TimerSource(self.store.next_due, self.coach.wake_due)])
+        self.coach.timers_changed = self.timers.wakeup.set
+
+    async def _post_init(self, app: Application) -> None:  # type: ignore[type-arg]
+        await self.startup()
+
+    async def _post_shutdown(self, app: Application) -> None:  # type: ignore[type-arg]
+        await self.shutdown()
+
+    async def startup(self) -> None:
+        """Open the database, set the command menu, and re-arm every stored timer."""
+        await self.store.open()
+        await self.handlers.set_commands(self.app)
+        if self.run_timers:
+            self.timers.start()
+        log.info("Stretch Coach is ready (speed x%g)", self.settings.stretchbot_speed)
+
+    async def shutdown(self) -> None:
+        await self.timers.stop()
+        await self.store.close()
+
+    def run_polling(self) -> None:
+        """Poll until SIGINT or SIGTERM, then stop gracefully."""
+        self.app.run_polling(allowed_updates=Update.ALL_TYPES)

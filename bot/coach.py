@@ -1,0 +1,114 @@
+"""The coach: runs one event of one chat through the routine, shows the effects, saves.
+
+It serialises the work of each chat (a command and a timer of the same chat never interleave),
+turns effects into calls on an `Outbox`, and stores the new state with its next timer in one
+write. Knows nothing of python-telegram-bot: the Outbox is the only way out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Protocol
+
+from bot.callbacks import Button
+from bot.clock import Clock
+from bot.routine import Edit, Event, Routine, Send, Toast, Wake
+from bot.storage import Store
+
+log = logging.getLogger(__name__)
+
+
+class ChatUnreachable(Exception):
+    """The user blocked the bot or the chat is gone: stop sending to it."""
+
+
+class Outbox(Protocol):
+    async def send(self, chat_id: int, text: str, buttons: tuple[Button, ...]) -> int:
+        """Show a message; return its id. Raise ChatUnreachable when the chat is gone."""
+        ...
+
+    async def edit(self, chat_id: int, message_id: int, text: str) -> None:
+        """Change a message's text; an unchanged or vanished message is no error."""
+        ...
+
+
+class Coach:
+    def __init__(self, routine: Routine, store: Store, clock: Clock, outbox: Outbox) -> None:
+        self.routine = routine
+        self.store = store
+        self.clock = clock
+        self.outbox = outbox
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._users: dict[int, int] = {}
+        # Called when a chat's next timer moved, so the timer loop can sleep less.
+        self.timers_changed: Callable[[], None] = lambda: None
+
+    @contextmanager
+    def _counted(self, chat_id: int) -> Iterator[asyncio.Lock]:
+        lock = self._locks.setdefault(chat_id, asyncio.Lock())
+        self._users[chat_id] = self._users.get(chat_id, 0) + 1
+        try:
+            yield lock
+        finally:
+            self._users[chat_id] -= 1
+            if not self._users[chat_id]:
+                del self._users[chat_id], self._locks[chat_id]
+
+    async def handle(self, chat_id: int, event: Event, *, locale: str | None = None) -> list[str]:
+        """Apply an event for a chat; return the toasts for the button press, if any."""
+        with self._counted(chat_id) as lock:
+            async with lock:
+                return await self._handle(chat_id, event, locale)
+
+    async def _handle(self, chat_id: int, event: Event, locale: str | None) -> list[str]:
+        state = await self.store.load(chat_id)
+        if locale and locale != state.locale:
+            state = replace(state, locale=locale)
+        before = state.wake_at
+        now = self.clock.now()
+        state, effects = self.routine.advance(state, event, now)
+        toasts: list[str] = []
+        try:
+            for effect in effects:
+                match effect:
+                    case Send(text=text, buttons=buttons, countdown=countdown):
+                        message_id = await self.outbox.send(chat_id, text, buttons)
+                        if countdown and state.routine is not None:
+                            routine = replace(state.routine, countdown_message_id=message_id)
+                            state = replace(state, routine=routine)
+                    case Edit(message_id=message_id, text=text):
+                        await self.outbox.edit(chat_id, message_id, text)
+                    case Toast(text=text):
+                        toasts.append(text)
+        except ChatUnreachable:
+            log.info("chat %s is unreachable; its routine stops", chat_id)
+            state = replace(state, routine=None)
+            await self.store.set_active(chat_id, False, now)
+        await self.store.save(chat_id, state, now)
+        if state.wake_at != before:
+            self.timers_changed()
+        return toasts
+
+    async def wake_due(self) -> int:
+        """Run every timer that is due now; return how many ran."""
+        due = await self.store.due(self.clock.now())
+        for item in due:
+            try:
+                await self.handle(item.chat_id, Wake(item.at))
+            except Exception:
+                log.exception("timer of chat %s failed", item.chat_id)
+                # Never retry a failing timer in a tight loop: drop it, keep the chat's state.
+                await self._drop_timer(item.chat_id, item.at)
+        return len(due)
+
+    async def _drop_timer(self, chat_id: int, at: float) -> None:
+        with self._counted(chat_id) as lock:
+            async with lock:
+                state = await self.store.load(chat_id)
+                if state.routine and state.wake_at == at:
+                    state = replace(state, routine=replace(state.routine, wake_at=None))
+                    await self.store.save(chat_id, state, self.clock.now())

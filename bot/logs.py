@@ -1,0 +1,59 @@
+"""Logging that never shows the bot token, at any level, in messages or tracebacks.
+
+python-telegram-bot's HTTP client (httpx) logs every request URL at INFO, and the Bot API URL
+holds the token; exceptions may quote it too. A filter on the root handler redacts any
+token-shaped string and the configured token itself before anything is written.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import traceback
+from types import TracebackType
+
+TOKEN_PATTERN = re.compile(r"\d{3,15}:[A-Za-z0-9_-]{20,}")
+REDACTED = "<redacted-token>"
+
+
+class RedactingFilter(logging.Filter):
+    def __init__(self, secrets: tuple[str, ...] = ()) -> None:
+        super().__init__()
+        self.secrets = tuple(s for s in secrets if s)
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, REDACTED)
+        return TOKEN_PATTERN.sub(REDACTED, text)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self.redact(record.getMessage())
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = "".join(traceback.format_exception(*record.exc_info)).rstrip()
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
+        return True
+
+
+def setup_logging(level: str, secrets: tuple[str, ...] = ()) -> RedactingFilter:
+    """Log to stderr through the redacting filter; quiet httpx's per-request lines."""
+    redactor = RedactingFilter(secrets)
+    handler = logging.StreamHandler()
+    handler.addFilter(redactor)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    logging.getLogger("aiosqlite").setLevel(logging.WARNING)
+
+    def excepthook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        sys.stderr.write(redactor.redact("".join(traceback.format_exception(kind, exc, tb))))
+
+    sys.excepthook = excepthook
+    return redactor

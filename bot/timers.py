@@ -1,0 +1,77 @@
+"""The timer loop: sleeps until the earliest due row in the database, then runs what is due.
+
+The database is the source of truth for every timer (see storage), so there is nothing to
+re-arm at start-up beyond starting this loop: overdue rows run at once, and the routine decides
+what a late timer means. python-telegram-bot's JobQueue is not used: its jobs live in memory
+only, and its scheduler runs on wall time, which a test's fake clock cannot move.
+
+Knows nothing of Telegram.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from bot.clock import Clock
+
+log = logging.getLogger(__name__)
+
+# Even with nothing due, look again this often (a safety net for clock jumps and other
+# processes writing timers into the same database).
+MAX_SLEEP = 30.0
+
+
+@dataclass(frozen=True)
+class TimerSource:
+    """Something with timers: when its next one is due, and how to run all that are due."""
+
+    next_due: Callable[[], Awaitable[float | None]]
+    run_due: Callable[[], Awaitable[int]]
+
+
+class TimerLoop:
+    def __init__(self, clock: Clock, sources: list[TimerSource]) -> None:
+        self.clock = clock
+        self.sources = sources
+        self.wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="stretchbot-timers")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def run_due(self) -> int:
+        """Run everything due now, in every source; return how many timers ran."""
+        ran = 0
+        for source in self.sources:
+            ran += await source.run_due()
+        return ran
+
+    async def _next_delay(self) -> float:
+        dues = [d for d in [await s.next_due() for s in self.sources] if d is not None]
+        if not dues:
+            return MAX_SLEEP
+        return min(MAX_SLEEP, max(0.0, min(dues) - self.clock.now()))
+
+    async def _run(self) -> None:
+        while True:
+            self.wakeup.clear()
+            try:
+                await self.run_due()
+                delay = await self._next_delay()
+            except Exception:
+                log.exception("the timer loop failed; trying again shortly")
+                delay = 1.0
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wakeup.wait(), timeout=delay)

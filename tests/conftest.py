@@ -1,0 +1,101 @@
+"""A harness that runs the real bot on the emulated Bot API with a fake clock."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from telegram import Update
+
+from bot.app import StretchBot
+from bot.clock import FakeClock
+from bot.config import Settings
+from bot.content import Content, load_content
+from bot.emulator import FakeTelegram, SentMessage
+from bot.storage import SqliteStore
+
+TOKEN = "123456789:TEST-token-abcdefghijklmnopqrstuvwxy"
+CHAT = 4242
+
+
+class Harness:
+    """One user chatting with the bot: say things, tap buttons, let time pass, look at the chat."""
+
+    def __init__(self, tmp_path: Path, content: Content, speed: float = 1.0) -> None:
+        self.database = tmp_path / "stretchbot.sqlite3"
+        self.content = content
+        self.clock = FakeClock()
+        self.server = FakeTelegram(now=self.clock.now)
+        self.settings = Settings(
+            stretchbot_database=self.database, stretchbot_speed=speed, _env_file=None
+        )  # type: ignore[call-arg]
+        self.bot: StretchBot | None = None
+
+    async def start(self) -> StretchBot:
+        """Start (or restart) the bot process on the same database and server."""
+        self.bot = StretchBot(
+            self.settings,
+            self.content,
+            token=TOKEN,
+            clock=self.clock,
+            store=SqliteStore(self.database),
+            request=self.server.request(),
+            get_updates_request=self.server.request(),
+            run_timers=False,  # the test moves the clock and runs due timers itself
+            rate_limit=False,
+        )
+        await self.bot.app.initialize()
+        await self.bot.startup()
+        return self.bot
+
+    async def stop(self) -> None:
+        if self.bot is not None:
+            await self.bot.shutdown()
+            await self.bot.app.shutdown()
+            self.bot = None
+
+    async def process(self, update: dict[str, Any]) -> None:
+        assert self.bot is not None
+        await self.bot.app.process_update(Update.de_json(update, self.bot.app.bot))
+
+    async def send(self, text: str, chat_id: int = CHAT, **kwargs: Any) -> None:
+        await self.process(self.server.user_sends(chat_id, text, **kwargs))
+
+    async def tap(self, label: str, chat_id: int = CHAT, message_id: int | None = None) -> None:
+        await self.process(self.server.user_taps(chat_id, label, message_id=message_id))
+
+    async def advance(self, seconds: float) -> None:
+        """Let time pass, running each timer at its own moment as the timer loop would."""
+        assert self.bot is not None
+        target = self.clock.now() + seconds
+        while (due := await self.bot.store.next_due()) is not None and due <= target:
+            self.clock.set(max(due, self.clock.now()))
+            await self.bot.timers.run_due()
+        self.clock.set(target)
+
+    def messages(self, chat_id: int = CHAT) -> list[SentMessage]:
+        return self.server.messages(chat_id)
+
+    def texts(self, chat_id: int = CHAT) -> list[str]:
+        return self.server.texts(chat_id)
+
+    def last(self, chat_id: int = CHAT) -> SentMessage:
+        return self.server.last(chat_id)
+
+
+@pytest.fixture(scope="session")
+def content() -> Content:
+    return load_content()
+
+
+@pytest.fixture
+async def harness(tmp_path: Path, content: Content) -> AsyncIterator[Harness]:
+    h = Harness(tmp_path, content)
+    await h.start()
+    yield h
+    await h.stop()
+    assert h.server.protocol_errors == []
+    assert h.server.spec_violations == []
+    assert h.server.unanswered_callbacks == set()

@@ -1,0 +1,254 @@
+"""The whole bot through the emulated Bot API: what a user sees in the chat."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from tests.conftest import CHAT, Harness
+
+
+async def consent_and_warm(h: Harness) -> None:
+    await h.send("/start")
+    await h.tap("I understand, continue")
+    await h.tap("I'm warm")
+
+
+def stored(h: Harness, column: str) -> object:
+    with sqlite3.connect(h.database) as db:
+        row = db.execute(f"SELECT {column} FROM chats WHERE chat_id = ?", (CHAT,)).fetchone()
+    return row[0] if row else None
+
+
+async def test_the_full_routine_from_start_to_summary(harness: Harness) -> None:
+    """/start to the summary: disclaimer, warm-up, four mirrored stretches held on timers."""
+    h = harness
+    await h.send("/start", first_name="Sam")
+    assert h.texts()[0].startswith("Hi Sam! I'm Stretch Coach.")
+    assert h.last().button_texts == ["I understand, continue", "No thanks"]
+    await h.tap("I understand, continue")
+    assert stored(h, "consent_version") == h.content.disclaimer_version()
+    assert h.last().button_texts == ["I'm warm", "Not yet, guide me"]
+    await h.tap("I'm warm")
+    cards = []
+    for _ in range(4):
+        card = h.last()
+        cards.append(card.text)
+        assert card.button_texts == ["Start hold"]
+        await h.tap("Start hold")
+        assert card.buttons == []  # the pressed button is taken off its message
+        countdown = h.last()
+        assert countdown.text.startswith("⏱ 30 s left")
+        await h.advance(30)
+        assert countdown.text.startswith("⏱ 0 s left")
+        assert countdown.edits[1:4] == [
+            countdown.edits[1],
+            countdown.edits[1].replace("25", "20"),
+            countdown.edits[1].replace("25", "15"),
+        ]
+        await h.advance(15)  # the rest between sides; the last hold has none
+    assert [c.split("\n")[1] for c in cards] == [
+        "Right knee bent",
+        "Left knee bent",
+        "Lying on your right side",
+        "Lying on your left side",
+    ]
+    assert "right knee bent, right foot flat on the floor" in cards[0]
+    assert "left knee bent, left foot flat on the floor" in cards[1]
+    assert h.texts()[-1].startswith("Well done, that's the whole routine: 4 stretches")
+    assert stored(h, "routine") is None and stored(h, "wake_at") is None
+    assert len(h.messages()) == 3 + 1 + 4 * 6 + 3
+    assert [c for c in h.server.commands] == [
+        {"command": "routine", "description": "Start the stretching routine"},
+        {"command": "start", "description": "Welcome and safety note"},
+        {"command": "cancel", "description": "Stop the routine and its timers"},
+        {"command": "help", "description": "What I can do"},
+    ]
+
+
+async def test_guided_warm_up_runs_its_timer_and_asks_again(harness: Harness) -> None:
+    """ "Not yet, guide me" gives the steps, and after 3 minutes asks again."""
+    h = harness
+    await h.send("/start")
+    await h.tap("I understand, continue")
+    await h.tap("Not yet, guide me")
+    assert "Rub the affected area vigorously" in h.last().text
+    await h.advance(179)
+    assert "Rub the affected area" in h.last().text
+    await h.advance(1)
+    assert h.last().text == "Time's up. Is the area warm now?"
+    assert h.last().button_texts == ["I'm warm", "Not yet, guide me"]
+
+
+async def test_decline_says_goodbye_and_keeps_the_routine_closed(harness: Harness) -> None:
+    """Declining gets a kind goodbye; /routine then asks for consent again."""
+    h = harness
+    await h.send("/start")
+    await h.tap("No thanks")
+    assert "If you change your mind, type /start" in h.last().text
+    assert stored(h, "consent_version") is None and stored(h, "declined_at") is not None
+    await h.send("/routine")
+    assert h.texts()[-2] == "Before the routine, please read this once."
+    assert h.last().button_texts == ["I understand, continue", "No thanks"]
+
+
+async def test_routine_command_skips_the_disclaimer_once_accepted(harness: Harness) -> None:
+    """With consent on record, /routine goes straight to the warm-up check."""
+    h = harness
+    await h.send("/start")
+    await h.tap("I understand, continue")
+    await h.send("/cancel")
+    count = len(h.messages())
+    await h.send("/routine")
+    assert len(h.messages()) == count + 1
+    assert h.last().text.startswith("First, warm up")
+
+
+async def test_cancel_mid_hold_stops_every_timer(harness: Harness) -> None:
+    """/cancel during a hold says so, and no cue or countdown edit arrives afterwards."""
+    h = harness
+    await consent_and_warm(h)
+    await h.tap("Start hold")
+    countdown = h.last()
+    await h.advance(7)
+    await h.send("/cancel")
+    assert h.last().text.startswith("Routine stopped; no more timers.")
+    count, edits = len(h.messages()), len(countdown.edits)
+    await h.advance(120)
+    assert len(h.messages()) == count and len(countdown.edits) == edits
+    assert stored(h, "wake_at") is None
+
+
+async def test_free_text_mid_hold_says_what_is_expected(harness: Harness) -> None:
+    """Text during a hold gets the time left; the hold goes on undisturbed."""
+    h = harness
+    await consent_and_warm(h)
+    await h.tap("Start hold")
+    await h.advance(12)
+    await h.send("how long still?")
+    assert h.last().text.startswith("Keep holding: 18 s left.")
+    await h.advance(18)
+    assert "Time's up. Release slowly." in h.texts()
+
+
+async def test_free_text_where_a_button_is_expected_offers_the_buttons(harness: Harness) -> None:
+    """Typing instead of pressing shows the choices again."""
+    h = harness
+    await h.send("/start")
+    await h.send("yes")
+    assert h.last().button_texts == ["I understand, continue", "No thanks"]
+    await h.tap("I understand, continue")
+    await h.send("🔥")
+    assert h.last().button_texts == ["I'm warm", "Not yet, guide me"]
+
+
+async def test_a_button_from_an_old_message_is_answered_not_obeyed(harness: Harness) -> None:
+    """An old warm-up button mid-routine gets a notice and the current step, nothing more."""
+    h = harness
+    await h.send("/start")
+    await h.tap("I understand, continue")
+    old = h.last()
+    await h.tap("I'm warm")
+    data = "sc1:guide"
+    await h.process(h.server.user_presses(CHAT, old.message_id, data, check_buttons=False))
+    assert h.server.callback_answers[-1]["text"] == "That button is from an earlier step."
+    assert h.last().button_texts == ["Start hold"]
+    await h.process(
+        h.server.user_presses(CHAT, old.message_id, "something:else", check_buttons=False)
+    )
+    assert h.server.callback_answers[-1]["text"] == "That button is from an earlier step."
+
+
+async def test_commands_mid_hold_do_not_lose_the_hold(harness: Harness) -> None:
+    """/help, /start and /routine during a hold answer and leave the timer running."""
+    h = harness
+    await consent_and_warm(h)
+    await h.tap("Start hold")
+    await h.send("/help")
+    assert "/routine - start the routine" in h.last().text
+    await h.send("/start")
+    assert h.texts()[-2].startswith("You're in the middle of the routine.")
+    await h.send("/routine")
+    assert h.last().text.startswith("Keep holding: 30 s left.")
+    await h.advance(30)
+    assert "Time's up. Release slowly." in h.texts()
+
+
+async def test_an_edited_message_gets_a_reply(harness: Harness) -> None:
+    """Editing an earlier message is answered, not taken as a new answer."""
+    h = harness
+    update = h.server.user_sends(CHAT, "hello")
+    await h.process(update)
+    await h.process(h.server.user_edits(CHAT, update["message"]["message_id"], "hello!"))
+    assert h.last().text == "I only read new messages, not edits. Please send it again."
+
+
+async def test_a_group_chat_is_pointed_to_a_private_chat(harness: Harness) -> None:
+    """In a group, /start says the bot works in private chats and starts nothing."""
+    h = harness
+    await h.send("/start", chat_id=-100123, chat_type="group", user_id=77)
+    assert h.server.texts(-100123) == [
+        "I coach one person at a time, so I only work in a private chat. Open a chat with me "
+        "and type /start."
+    ]
+    await h.send("hello all", chat_id=-100123, chat_type="group", user_id=77)
+    assert len(h.server.texts(-100123)) == 1
+
+
+async def test_a_restart_mid_hold_continues_with_the_time_that_remains(harness: Harness) -> None:
+    """Stop the bot 10 s into a hold and start it again: the same countdown goes on."""
+    h = harness
+    await consent_and_warm(h)
+    await h.tap("Start hold")
+    countdown = h.last()
+    await h.advance(10)
+    await h.stop()
+    await h.start()
+    await h.advance(5)
+    assert countdown.text.startswith("⏱ 15 s left")
+    assert h.last().text == "Halfway there. Keep holding the position."
+    await h.advance(15)
+    assert countdown.text.startswith("⏱ 0 s left")
+    assert "Time's up. Release slowly." in h.texts()
+
+
+async def test_a_hold_that_ended_while_the_bot_was_down_is_reported(harness: Harness) -> None:
+    """The bot down across a hold's end says the hold is over and carries on."""
+    h = harness
+    await consent_and_warm(h)
+    await h.tap("Start hold")
+    await h.advance(10)
+    await h.stop()
+    h.clock.advance(300)
+    await h.start()
+    await h.advance(0)
+    assert any(
+        "your hold (Exercise 1: seated twist, Right knee bent) is over" in t for t in h.texts()
+    )
+    assert "Halfway there. Keep holding the position." not in h.texts()
+    await h.advance(15)
+    assert h.last().text.split("\n")[1] == "Left knee bent"
+
+
+async def test_consent_survives_a_restart(harness: Harness) -> None:
+    """After a restart, /routine does not ask for consent again."""
+    h = harness
+    await h.send("/start")
+    await h.tap("I understand, continue")
+    await h.stop()
+    await h.start()
+    await h.send("/cancel")
+    await h.send("/routine")
+    assert h.last().text.startswith("First, warm up")
+
+
+async def test_a_blocked_user_stops_the_routine_without_retries(harness: Harness) -> None:
+    """When the user blocks the bot mid-hold, the timers stop and the chat is marked inactive."""
+    h = harness
+    await consent_and_warm(h)
+    await h.tap("Start hold")
+    await h.process(h.server.user_blocks(CHAT))
+    assert stored(h, "active") == 0
+    await h.advance(60)
+    assert stored(h, "wake_at") is None
+    await h.send("/start")
+    assert stored(h, "active") == 1

@@ -1,0 +1,125 @@
+"""Content validation: a physiotherapist's mistake is refused with file, path and problem."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.content import BUNDLED_CONTENT_DIR, ContentError, load_content
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    target = tmp_path / "content"
+    shutil.copytree(BUNDLED_CONTENT_DIR, target)
+    return target
+
+
+def edit(file: Path, old: str, new: str) -> None:
+    text = file.read_text()
+    assert old in text, f"{old!r} not in {file}"
+    file.write_text(text.replace(old, new, 1))
+
+
+def problems(folder: Path) -> list[str]:
+    with pytest.raises(ContentError) as caught:
+        load_content(folder)
+    return caught.value.problems
+
+
+def test_bundled_content_is_valid() -> None:
+    """The content shipped with the bot loads, in English, with two exercises of two sides."""
+    content = load_content()
+    assert content.locales == ("en",)
+    assert [e.id for e in content.routine.exercises] == ["seated_twist", "side_lying"]
+
+
+def test_a_hold_outside_its_range_names_file_path_and_problem(folder: Path) -> None:
+    """A hold of 90 s where the range ends at 60 s is refused with the exact place."""
+    edit(
+        folder / "routine.yaml",
+        "seconds: 30\n      min_seconds: 30",
+        "seconds: 90\n      min_seconds: 30",
+    )
+    assert problems(folder) == [
+        f"{folder / 'routine.yaml'}: exercises[0].hold: seconds (90) must lie between "
+        "min_seconds (30) and max_seconds (60)"
+    ]
+
+
+def test_a_misspelled_key_is_refused(folder: Path) -> None:
+    """An unknown key (a typo) is named, not silently ignored."""
+    edit(folder / "en.yaml", "  guide_done: |", "  guide_dnoe: |")
+    assert problems(folder) == [
+        f"{folder / 'en.yaml'}: warm_up.guide_done: missing: this key is required",
+        f"{folder / 'en.yaml'}: warm_up.guide_dnoe: unknown key (a typo? remove it or check "
+        "the spelling)",
+    ]
+
+
+def test_an_unknown_placeholder_is_refused(folder: Path) -> None:
+    """A cue may use only the placeholders the bot fills in."""
+    edit(folder / "en.yaml", '"{seconds_left} seconds left."', '"{secs} seconds left."')
+    assert problems(folder) == [
+        f"{folder / 'en.yaml'}: hold.cues.ten_seconds_left: unknown placeholder {{secs}}; "
+        "this text may use: {seconds_left}"
+    ]
+
+
+def test_broken_yaml_names_the_line(folder: Path) -> None:
+    """A YAML syntax error is reported with its line and column."""
+    edit(folder / "routine.yaml", "rest_seconds: 15", "rest_seconds: [15")
+    (problem,) = problems(folder)
+    assert problem.startswith(f"{folder / 'routine.yaml'}: line ")
+    assert "not valid YAML" in problem
+
+
+def test_a_cue_without_text_is_refused(folder: Path) -> None:
+    """routine.yaml may only name cues that the language file has."""
+    edit(folder / "routine.yaml", "text: halfway", "text: half_way")
+    assert problems(folder) == [
+        f"{folder / 'routine.yaml'}: cues[0].text: no cue named 'half_way' under hold.cues in "
+        "en.yaml (it has: halfway, ten_seconds_left)"
+    ]
+
+
+def test_a_missing_exercise_text_is_refused(folder: Path) -> None:
+    """Every exercise in routine.yaml needs its texts."""
+    edit(folder / "routine.yaml", "- id: side_lying", "- id: side_lying_new")
+    assert problems(folder) == [
+        f"{folder / 'en.yaml'}: exercises: no texts for exercise 'side_lying_new' "
+        "(routine.yaml exercises[1].id)",
+        f"{folder / 'en.yaml'}: exercises.side_lying: not in routine.yaml, so never shown",
+    ]
+
+
+def test_a_partial_translation_falls_back_to_english(folder: Path) -> None:
+    """A language file may translate a few keys; the rest comes from English."""
+    (folder / "de.yaml").write_text('buttons:\n  start_hold: "Dehnung starten"\n')
+    content = load_content(folder)
+    assert content.texts("de-AT").buttons.start_hold == "Dehnung starten"
+    assert content.texts("de").buttons.accept == "I understand, continue"
+    assert content.texts("fr").buttons.start_hold == "Start hold"
+
+
+def test_check_content_prints_the_outline(capsys: pytest.CaptureFixture[str]) -> None:
+    """check-content lists every stretch with its hold and cues."""
+    assert main(["check-content"]) == 0
+    out = capsys.readouterr().out
+    assert "3. Exercise 1: seated twist / Right knee bent: hold 30 s (range 30-60 s)" in out
+    assert "6. Exercise 2: side-lying stretch / Lying on your left side" in out
+
+
+def test_check_content_refuses_a_broken_folder(
+    folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """check-content exits 2 and prints each problem."""
+    edit(folder / "routine.yaml", "rest_seconds: 15", "rest_seconds: -1")
+    assert main(["check-content", str(folder)]) == 2
+    assert (
+        f"{folder / 'routine.yaml'}: rest_seconds: Input should be greater than or equal to 0"
+        in capsys.readouterr().err
+    )

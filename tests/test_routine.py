@@ -1,0 +1,246 @@
+"""The routine's logic without Telegram: events in, state and effects out."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from bot.callbacks import Action
+from bot.content import Content, load_content
+from bot.routine import (
+    BeginRoutine,
+    Cancel,
+    ChatState,
+    Edit,
+    Effect,
+    Phase,
+    Press,
+    Routine,
+    Send,
+    StalePress,
+    Start,
+    Toast,
+    Unexpected,
+    Wake,
+    compile_plan,
+    dump_routine,
+    load_routine,
+)
+
+T0 = 1_800_000_000.0
+
+
+@pytest.fixture(scope="module")
+def content() -> Content:
+    return load_content()
+
+
+@pytest.fixture
+def routine(content: Content) -> Routine:
+    return Routine(content, compile_plan(content))
+
+
+def sends(effects: list[Effect]) -> list[Send]:
+    return [e for e in effects if isinstance(e, Send)]
+
+
+def accepted(routine: Routine) -> ChatState:
+    return ChatState(consent_version=routine.disclaimer_version, consent_at=T0)
+
+
+def test_start_shows_welcome_and_disclaimer_with_accept_and_decline(routine: Routine) -> None:
+    """/start greets by name and shows the disclaimer with two buttons."""
+    state, effects = routine.advance(ChatState(), Start("Sam"), T0)
+    welcome, disclaimer = sends(effects)
+    assert welcome.text.startswith("Hi Sam!")
+    assert "consult your primary health care professional" in disclaimer.text
+    assert [b.action for b in disclaimer.buttons] == [Action.ACCEPT, Action.DECLINE]
+    assert state.routine is not None and state.routine.phase == Phase.CONSENT
+
+
+def test_accept_stores_version_and_time_then_asks_about_warm_up(routine: Routine) -> None:
+    """Accepting keeps the disclaimer version and the time, then asks whether the user is warm."""
+    state, _ = routine.advance(ChatState(), Start(), T0)
+    state, effects = routine.advance(
+        state, Press(Action.ACCEPT, routine.disclaimer_version), T0 + 5
+    )
+    assert (state.consent_version, state.consent_at) == (routine.disclaimer_version, T0 + 5)
+    (check,) = sends(effects)
+    assert "heat pack or wheat bag" in check.text
+    assert [b.action for b in check.buttons] == [Action.WARM, Action.GUIDE_ME]
+
+
+def test_decline_keeps_only_the_refusal(routine: Routine) -> None:
+    """Declining says goodbye, keeps the routine closed and stores no consent."""
+    state, _ = routine.advance(ChatState(), Start(), T0)
+    state, effects = routine.advance(state, Press(Action.DECLINE), T0 + 1)
+    assert "/start" in sends(effects)[0].text
+    assert state == ChatState(declined_at=T0 + 1)
+    state, effects = routine.advance(state, BeginRoutine(), T0 + 2)
+    assert sends(effects)[-1].buttons[0].action == Action.ACCEPT
+
+
+def test_a_changed_disclaimer_is_asked_again(routine: Routine) -> None:
+    """Consent given to an older disclaimer text does not open the routine."""
+    state = ChatState(consent_version="0ldversion00", consent_at=T0)
+    state, effects = routine.advance(state, BeginRoutine(), T0)
+    assert "changed" in sends(effects)[0].text
+    assert state.routine is not None and state.routine.phase == Phase.CONSENT
+
+
+def test_accept_button_from_an_old_disclaimer_shows_the_new_one(routine: Routine) -> None:
+    """Pressing accept on a disclaimer that has since changed records nothing."""
+    state, _ = routine.advance(ChatState(), Start(), T0)
+    state, effects = routine.advance(state, Press(Action.ACCEPT, "0ldversion00"), T0)
+    assert state.consent_version is None
+    assert sends(effects)[-1].buttons[0].arg == routine.disclaimer_version
+
+
+def test_routine_with_consent_goes_straight_to_the_warm_up_check(routine: Routine) -> None:
+    """/routine after consent skips the disclaimer."""
+    state, effects = routine.advance(accepted(routine), BeginRoutine(), T0)
+    assert state.routine is not None and state.routine.phase == Phase.WARM_UP_CHECK
+    assert len(sends(effects)) == 1
+
+
+def test_guided_warm_up_asks_again_when_its_timer_ends(routine: Routine) -> None:
+    """The guide shows the steps with a timer from content, then asks again."""
+    state, _ = routine.advance(accepted(routine), BeginRoutine(), T0)
+    state, effects = routine.advance(state, Press(Action.GUIDE_ME), T0)
+    assert "(3 min)" in sends(effects)[0].text
+    assert state.wake_at == T0 + 180
+    state, effects = routine.advance(state, Wake(T0 + 180), T0 + 180)
+    assert [b.action for b in sends(effects)[0].buttons] == [Action.WARM, Action.GUIDE_ME]
+    assert state.routine is not None and state.routine.phase == Phase.WARM_UP_CHECK
+
+
+def run_hold(routine: Routine, state: ChatState, now: float) -> tuple[ChatState, list[Effect]]:
+    """Press Start hold and fire every timer until the hold is over."""
+    assert state.routine is not None
+    state, effects = routine.advance(
+        state, Press(Action.START_HOLD, str(state.routine.stretch)), now
+    )
+    state = replace(state, routine=replace(state.routine, countdown_message_id=99))
+    while state.routine is not None and state.routine.phase == Phase.HOLD:
+        assert state.wake_at is not None
+        state, more = routine.advance(state, Wake(state.wake_at), state.wake_at)
+        effects += more
+    return state, effects
+
+
+def test_a_hold_counts_down_every_5_s_with_cues_then_rests(routine: Routine) -> None:
+    """A 30 s hold: countdown edits every 5 s, the halfway and 10 s cues, release, rest."""
+    state, _ = routine.advance(accepted(routine), BeginRoutine(), T0)
+    state, _ = routine.advance(state, Press(Action.WARM), T0)
+    state, effects = run_hold(routine, state, T0)
+    texts = [e.text for e in sends(effects)]
+    assert texts[0].startswith("Hold it: 30 seconds.")
+    assert texts[1] == "⏱ 30 s left · Right knee bent"
+    assert texts[2:] == [
+        "Halfway there. Keep holding the position.",
+        "10 seconds left.",
+        "Time's up. Release slowly.",
+        texts[-1],
+    ]
+    assert "Get ready for the next one: Exercise 1: seated twist, Left knee bent." in texts[-1]
+    edits = [e.text.split(" s left")[0] for e in effects if isinstance(e, Edit)]
+    assert edits == ["⏱ 25", "⏱ 20", "⏱ 15", "⏱ 10", "⏱ 5", "⏱ 0"]
+    assert state.routine is not None and state.routine.phase == Phase.REST
+
+
+def test_the_whole_routine_mirrors_the_second_sides(routine: Routine) -> None:
+    """Four stretches in the article's order, each side with its own instructions, then done."""
+    state, _ = routine.advance(accepted(routine), BeginRoutine(), T0)
+    state, effects = routine.advance(state, Press(Action.WARM), T0)
+    cards = [sends(effects)[0].text]
+    now = T0
+    while state.routine is not None:
+        state, effects = run_hold(routine, state, now)
+        if state.routine is not None:
+            assert state.wake_at is not None
+            now = state.wake_at
+            state, more = routine.advance(state, Wake(now), now)
+            cards.append(sends(more)[0].text)
+    assert "that's the whole routine: 4 stretches" in sends(effects)[-1].text
+    assert [c.split("\n")[1] for c in cards] == [
+        "Right knee bent",
+        "Left knee bent",
+        "Lying on your right side",
+        "Lying on your left side",
+    ]
+    assert "Sit with your left leg completely straight and your right knee bent" in cards[0]
+    assert "Sit with your right leg completely straight and your left knee bent" in cards[1]
+    assert "Rotate your torso around your spine to the left" in cards[1]
+    assert "hang your left leg over the edge" in cards[2]
+    assert "hang your right leg over the edge" in cards[3]
+    assert not any("repeat" in c.lower() for c in cards)
+
+
+def test_a_hold_that_ended_while_the_bot_was_away_is_reported_and_the_routine_goes_on(
+    routine: Routine,
+) -> None:
+    """A timer handled long after the hold's end skips stale cues and says the hold is over."""
+    state, _ = routine.advance(accepted(routine), BeginRoutine(), T0)
+    state, _ = routine.advance(state, Press(Action.WARM), T0)
+    state, _ = routine.advance(state, Press(Action.START_HOLD, "0"), T0)
+    assert state.wake_at is not None
+    state, effects = routine.advance(state, Wake(state.wake_at), T0 + 600)
+    texts = [e.text for e in sends(effects)]
+    assert "your hold (Exercise 1: seated twist, Right knee bent) is over" in texts[0]
+    assert not any("Halfway" in t for t in texts)
+    assert state.routine is not None and state.routine.phase == Phase.REST
+
+
+def test_a_timer_armed_for_an_earlier_state_does_nothing(routine: Routine) -> None:
+    """After /cancel, a hold's timer that still fires shows nothing."""
+    state, _ = routine.advance(accepted(routine), BeginRoutine(), T0)
+    state, _ = routine.advance(state, Press(Action.WARM), T0)
+    state, _ = routine.advance(state, Press(Action.START_HOLD, "0"), T0)
+    wake = state.wake_at
+    assert wake is not None
+    state, effects = routine.advance(state, Cancel(), T0 + 1)
+    assert "Routine stopped" in sends(effects)[0].text and state.wake_at is None
+    assert routine.advance(state, Wake(wake), wake) == (state, [])
+
+
+def test_an_old_button_gets_a_notice_and_the_current_prompt(routine: Routine) -> None:
+    """A warm-up button pressed mid-hold changes nothing and says what is expected now."""
+    state, _ = routine.advance(accepted(routine), BeginRoutine(), T0)
+    state, _ = routine.advance(state, Press(Action.WARM), T0)
+    state, _ = routine.advance(state, Press(Action.START_HOLD, "0"), T0)
+    after, effects = routine.advance(state, Press(Action.WARM), T0 + 7)
+    assert after == state
+    assert effects[0] == Toast("That button is from an earlier step.")
+    assert sends(effects)[0].text.startswith("Keep holding: 23 s left.")
+    _, effects = routine.advance(state, StalePress(), T0 + 7)
+    assert effects[0] == Toast("That button is from an earlier step.")
+
+
+def test_free_text_while_instructions_are_shown_offers_the_start_button(routine: Routine) -> None:
+    """Text where a button is expected gets the button again."""
+    state, _ = routine.advance(accepted(routine), BeginRoutine(), T0)
+    state, _ = routine.advance(state, Press(Action.WARM), T0)
+    _, effects = routine.advance(state, Unexpected(), T0)
+    (reply,) = sends(effects)
+    assert "press Start hold" in reply.text
+    assert reply.buttons[0].action == Action.START_HOLD and reply.buttons[0].arg == "0"
+
+
+def test_speed_shortens_real_time_but_not_what_the_user_reads(content: Content) -> None:
+    """At speed 10 a 30 s hold lasts 3 real seconds and still counts down from 30."""
+    fast = Routine(content, compile_plan(content, speed=10))
+    state, _ = fast.advance(accepted(fast), BeginRoutine(), T0)
+    state, _ = fast.advance(state, Press(Action.WARM), T0)
+    state, effects = fast.advance(state, Press(Action.START_HOLD, "0"), T0)
+    assert state.routine is not None and state.routine.ends_at == T0 + 3
+    assert state.wake_at == T0 + 0.5
+    assert sends(effects)[1].text.startswith("⏱ 30 s left")
+
+
+def test_routine_progress_survives_a_round_trip_through_storage_json(routine: Routine) -> None:
+    """The stored form of a running hold reads back as the same state."""
+    state, _ = routine.advance(accepted(routine), BeginRoutine(), T0)
+    state, _ = routine.advance(state, Press(Action.WARM), T0)
+    state, _ = routine.advance(state, Press(Action.START_HOLD, "0"), T0)
+    assert load_routine(dump_routine(state.routine)) == state.routine
