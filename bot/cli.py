@@ -1,0 +1,138 @@
+"""The command line: `stretchbot run | console | check-content`.
+
+Operator-facing messages (this file's prints) are in English here; everything a Telegram user
+reads is in content/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.content import Content, ContentError, load_content
+from bot.logs import setup_logging
+from bot.routine import compile_plan
+
+log = logging.getLogger("bot")
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
+
+
+def outline(content: Content) -> str:
+    """The routine as a physiotherapist checks it: order, texts' titles and durations."""
+    plan = compile_plan(content)
+    en = content.texts("en")
+    lines = [
+        f"Content OK: {content.source_dir}",
+        f"  languages: {', '.join(content.locales)} (English is the fallback)",
+        f"  disclaimer version: {content.disclaimer_version()} (changes when its text changes)",
+        "",
+        "1. Disclaimer: accept or decline",
+        f"2. Warm-up check; the guided warm-up lasts {_duration(plan.warm_up_seconds)}",
+    ]
+    total = 0.0
+    for stretch in plan.stretches:
+        exercise = en.exercises[stretch.exercise_id]
+        spec = next(e for e in content.routine.exercises if e.id == stretch.exercise_id)
+        cues = ", ".join(f"{c.text_key} at {c.offset:g} s" for c in plan.cues_for(stretch))
+        lines.append(
+            f"{stretch.index + 3}. {exercise.name} / {exercise.sides[stretch.side].title}: "
+            f"hold {stretch.hold_seconds} s (range {spec.hold.min_seconds}-"
+            f"{spec.hold.max_seconds} s); cues: {cues or 'none'}"
+        )
+        total += stretch.hold_seconds
+        if stretch.index + 1 < len(plan.stretches) and plan.rest_seconds:
+            lines.append(f"   rest {plan.rest_seconds} s")
+            total += plan.rest_seconds
+    lines.append(f"{len(plan.stretches) + 3}. Done: summary")
+    lines.append("")
+    lines.append(
+        f"Holds and rests: {_duration(total)}; with the guided warm-up: "
+        f"{_duration(total + plan.warm_up_seconds)} (plus the time to get into position)"
+    )
+    return "\n".join(lines)
+
+
+def _settings_and_content(args: argparse.Namespace) -> tuple[Settings, Content]:
+    overrides: dict[str, object] = {}
+    if getattr(args, "speed", None) is not None:
+        overrides["stretchbot_speed"] = args.speed
+    if getattr(args, "database", None) is not None:
+        overrides["stretchbot_database"] = args.database
+    settings = load_settings(**overrides)
+    content = load_content(settings.stretchbot_content_dir)
+    return settings, content
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from telegram.error import InvalidToken
+
+    from bot.app import StretchBot
+
+    settings, content = _settings_and_content(args)
+    token = settings.require_token()
+    setup_logging(settings.stretchbot_log_level, secrets=(token,))
+    try:
+        StretchBot(settings, content, token=token).run_polling()
+    except InvalidToken:
+        # python-telegram-bot's message quotes the token; ours does not.
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN was rejected by the Bot API server: check it with @BotFather "
+            "(/token) and that TELEGRAM_BASE_URL points at the right server"
+        ) from None
+    return 0
+
+
+def cmd_console(args: argparse.Namespace) -> int:
+    from bot.console import run_console
+
+    if args.database is None:
+        args.database = Path("data/console.sqlite3")
+    settings, content = _settings_and_content(args)
+    setup_logging("WARNING")
+    return asyncio.run(run_console(settings, content))
+
+
+def cmd_check_content(args: argparse.Namespace) -> int:
+    print(outline(load_content(args.directory)))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="stretchbot", description="Stretch Coach, a Telegram stretching bot."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the bot on Telegram (needs TELEGRAM_BOT_TOKEN)")
+    run.set_defaults(func=cmd_run)
+    console = sub.add_parser("console", help="try the bot in this terminal: no token, no network")
+    console.add_argument(
+        "--speed", type=float, help="multiply every duration's pace (10: a 30 s hold lasts 3 s)"
+    )
+    console.add_argument(
+        "--database", type=Path, help="the console's own database (default data/console.sqlite3)"
+    )
+    console.set_defaults(func=cmd_console)
+    check = sub.add_parser("check-content", help="validate a content folder and print the routine")
+    check.add_argument("directory", nargs="?", type=Path, help="default: the bundled content/")
+    check.set_defaults(func=cmd_check_content)
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (ConfigError, ContentError) as exc:
+        kind = "configuration" if isinstance(exc, ConfigError) else "content"
+        print(f"stretchbot: {kind} error:\n{exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

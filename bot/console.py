@@ -1,0 +1,128 @@
+"""`stretchbot console`: chat with the real bot in a terminal, with no token and no network.
+
+The real Application, handlers, content and a database of its own run on the emulated Bot API
+(bot.emulator) with polling, exactly as on Telegram. Bot messages are printed as they arrive,
+inline buttons as numbered choices, countdown edits as they happen. Type text or a command, or
+a number to press a button; /quit or Ctrl-D leaves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from typing import TextIO
+
+from telegram import Update
+
+from bot.app import StretchBot
+from bot.config import Settings
+from bot.content import Content
+from bot.emulator import Event, FakeTelegram, SentMessage
+
+CONSOLE_TOKEN = "100000001:CONSOLE-not-a-real-token-abcdefghijk"
+CHAT_ID = 1
+QUIT = {"/quit", "/exit", "quit", "exit"}
+
+
+class ConsoleView:
+    """Prints what the user would see in the Telegram app."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.choices: list[tuple[int, str]] = []  # (message id, callback data), numbered from 1
+        self.shown: dict[int, str] = {}  # message id -> the text last printed for it
+
+    def __call__(self, event: Event) -> None:
+        message = event.message
+        if event.kind == "sent" and message is not None:
+            self._print_message(message)
+        elif event.kind == "edited" and message is not None:
+            if self.shown.get(message.message_id) != message.text:  # not just buttons removed
+                self.shown[message.message_id] = message.text
+                self._line(f"    ↻ {message.text}")
+            if not message.buttons:
+                self.choices = [c for c in self.choices if c[0] != message.message_id]
+        elif event.kind == "callback_answer" and event.text:
+            self._line(f"    ({event.text})")
+
+    def _print_message(self, message: SentMessage) -> None:
+        self.shown[message.message_id] = message.text
+        self._line("")
+        for line in message.text.splitlines():
+            self._line(f"  {line}" if line else "")
+        flat = [b for row in message.buttons for b in row if b.callback_data]
+        if flat:
+            self.choices = [(message.message_id, b.callback_data or "") for b in flat]
+            for number, button in enumerate(flat, start=1):
+                self._line(f"   [{number}] {button.text}")
+
+    def _line(self, text: str) -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+
+async def run_console(
+    settings: Settings,
+    content: Content,
+    *,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+) -> int:
+    stdin = stdin or sys.stdin
+    out = stdout or sys.stdout
+    server = FakeTelegram()
+    view = ConsoleView(out)
+    server.add_listener(view)
+    bot = StretchBot(
+        settings,
+        content,
+        token=CONSOLE_TOKEN,
+        request=server.request(),
+        get_updates_request=server.request(),
+        rate_limit=False,
+    )
+    out.write(
+        "Stretch Coach console: you are chatting with the real bot on an emulated Telegram.\n"
+        f"Speed x{settings.stretchbot_speed:g}, database {settings.stretchbot_database}.\n"
+        "Type a message or a command (/start, /routine, /help), a number to press a button, "
+        "/quit to leave.\n"
+    )
+    out.flush()
+    app = bot.app
+    await app.initialize()
+    await bot.startup()
+    assert app.updater is not None
+    await app.updater.start_polling(poll_interval=0, timeout=1, allowed_updates=Update.ALL_TYPES)
+    await app.start()
+    try:
+        await _read_loop(server, view, stdin, out)
+    finally:
+        await app.updater.stop()
+        await app.stop()
+        await bot.shutdown()
+        await app.shutdown()
+    return 0
+
+
+async def _read_loop(server: FakeTelegram, view: ConsoleView, stdin: TextIO, out: TextIO) -> None:
+    while True:
+        line = await asyncio.to_thread(stdin.readline)
+        if not line:  # end of input: let the last answers arrive, then leave
+            await asyncio.sleep(0.3)
+            return
+        text = line.strip()
+        if not text:
+            continue
+        if text.lower() in QUIT:
+            return
+        if text.isdigit() and view.choices:
+            number = int(text)
+            if not 1 <= number <= len(view.choices):
+                out.write(f"    (choose 1 to {len(view.choices)})\n")
+                continue
+            message_id, data = view.choices[number - 1]
+            with contextlib.suppress(ValueError):
+                server.user_presses(CHAT_ID, message_id, data, check_buttons=False)
+                continue
+        server.user_sends(CHAT_ID, text)

@@ -1,0 +1,38 @@
+"""`stretchbot console`: the real bot in a terminal, driven through standard input."""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+from bot.config import Settings
+from bot.console import run_console
+from bot.content import Content
+
+
+class SlowTyper(io.StringIO):
+    """Standard input typed by a person: each line a moment after the bot has answered."""
+
+    def readline(self, size: int | None = -1) -> str:
+        time.sleep(0.15)
+        return super().readline()
+
+
+async def test_console_walks_through_the_first_hold(tmp_path: Path, content: Content) -> None:
+    """Typed commands and numbered buttons reach the bot; countdown edits are shown live."""
+    settings = Settings(
+        stretchbot_database=tmp_path / "console.sqlite3", stretchbot_speed=100, _env_file=None
+    )  # type: ignore[call-arg]
+    out = io.StringIO()
+    stdin = SlowTyper("/start\n1\nhello\n1\n1\n" + "\n" * 6 + "/quit\n")
+    assert await run_console(settings, content, stdin=stdin, stdout=out) == 0
+    shown = out.getvalue()
+    assert "   [1] I understand, continue\n   [2] No thanks" in shown
+    assert "  Please tell me with a button: are you warm" in shown
+    assert "  Right knee bent" in shown
+    assert "    ↻ ⏱ 25 s left · Right knee bent" in shown
+    assert "  Halfway there. Keep holding the position." in shown
+    assert "  Get ready for the next one: Exercise 1: seated twist, Left knee bent." in shown
+    assert "  Left knee bent" in shown
+    assert (tmp_path / "console.sqlite3").exists()
