@@ -10,7 +10,7 @@ import pytest
 from telegram import Update
 
 from bot.app import StretchBot
-from bot.clock import FakeClock
+from bot.clock import FakeClock, SystemClock
 from bot.config import Settings
 from bot.content import Content, load_content
 from bot.emulator import FakeTelegram, SentMessage
@@ -23,10 +23,20 @@ CHAT = 4242
 class Harness:
     """One user chatting with the bot: say things, tap buttons, let time pass, look at the chat."""
 
-    def __init__(self, tmp_path: Path, content: Content, speed: float = 1.0) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        content: Content,
+        speed: float = 1.0,
+        *,
+        real_time: bool = False,
+        rate_limit: bool = False,
+    ) -> None:
         self.database = tmp_path / "stretchbot.sqlite3"
         self.content = content
-        self.clock = FakeClock()
+        self.clock: FakeClock | SystemClock = SystemClock() if real_time else FakeClock()
+        self.real_time = real_time
+        self.rate_limit = rate_limit
         self.server = FakeTelegram(now=self.clock.now)
         self.settings = Settings(
             stretchbot_database=self.database, stretchbot_speed=speed, _env_file=None
@@ -43,8 +53,9 @@ class Harness:
             store=SqliteStore(self.database),
             request=self.server.request(),
             get_updates_request=self.server.request(),
-            run_timers=False,  # the test moves the clock and runs due timers itself
-            rate_limit=False,
+            # With the fake clock the test moves time and runs due timers itself.
+            run_timers=self.real_time,
+            rate_limit=self.rate_limit,
         )
         await self.bot.app.initialize()
         await self.bot.startup()
@@ -68,7 +79,7 @@ class Harness:
 
     async def advance(self, seconds: float) -> None:
         """Let time pass, running each timer at its own moment as the timer loop would."""
-        assert self.bot is not None
+        assert self.bot is not None and isinstance(self.clock, FakeClock)
         target = self.clock.now() + seconds
         while (due := await self.bot.store.next_due()) is not None and due <= target:
             self.clock.set(max(due, self.clock.now()))

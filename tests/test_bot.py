@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
+from bot.content import Content
 from tests.conftest import CHAT, Harness
 
 
@@ -252,3 +254,36 @@ async def test_a_blocked_user_stops_the_routine_without_retries(harness: Harness
     assert stored(h, "wake_at") is None
     await h.send("/start")
     assert stored(h, "active") == 1
+
+
+async def test_timers_run_by_themselves_on_the_real_clock(tmp_path: Path, content: Content) -> None:
+    """With the real timer loop at speed 1000, holds and rests move on without the test's help."""
+    h = Harness(tmp_path, content, speed=1000, real_time=True)
+    await h.start()
+    try:
+        await consent_and_warm(h)
+        for side in range(4):
+            await h.server.wait_until(lambda: h.last().button_texts == ["Start hold"])
+            await h.tap("Start hold")
+            done = "whole routine" if side == 3 else "Rest for 15 seconds"
+            await h.server.wait_until(lambda d=done: d in h.last().text)  # type: ignore[misc]
+        assert h.texts().count("Time's up. Release slowly.") == 4
+    finally:
+        await h.stop()
+
+
+async def test_a_429_from_telegram_is_waited_out_and_retried(
+    tmp_path: Path, content: Content
+) -> None:
+    """Telegram's "retry after" on a send delays the message; it still arrives once."""
+    h = Harness(tmp_path, content, rate_limit=True)
+    await h.start()
+    try:
+        h.server.inject_error(
+            "sendMessage", status=429, description="Too Many Requests: retry after 1", retry_after=1
+        )
+        await h.send("/help")
+        assert [t for t in h.texts() if t.startswith("Stretch Coach walks you")] != []
+        assert len(h.texts()) == 1
+    finally:
+        await h.stop()

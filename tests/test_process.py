@@ -1,0 +1,121 @@
+"""`stretchbot run` as a real process, on the emulated Bot API served over HTTP (127.0.0.1)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.emulator import FakeTelegram
+from bot.emulator_http import HttpFront
+from bot.logs import REDACTED, setup_logging
+from tests.conftest import TOKEN
+
+CHAT = 5150
+
+
+@pytest.fixture
+async def front() -> AsyncIterator[HttpFront]:
+    http = await HttpFront(FakeTelegram()).start()
+    yield http
+    await http.stop()
+
+
+async def start_bot(front: HttpFront, tmp_path: Path, **env: str) -> asyncio.subprocess.Process:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM", "STRETCH"))}
+    environment.update(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_BASE_URL=front.base_url,
+        STRETCHBOT_DATABASE=str(tmp_path / "bot.sqlite3"),
+        STRETCHBOT_LOG_LEVEL="DEBUG",
+        STRETCHBOT_SPEED="100",
+        **env,
+    )
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run",
+        cwd=tmp_path, env=environment,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+
+
+async def stop_bot(process: asyncio.subprocess.Process) -> str:
+    process.send_signal(signal.SIGTERM)
+    _, err = await asyncio.wait_for(process.communicate(), timeout=15)
+    assert process.returncode == 0, err.decode()
+    return err.decode()
+
+
+async def test_run_serves_a_user_survives_a_restart_and_never_logs_the_token(
+    front: HttpFront, tmp_path: Path
+) -> None:
+    """The real process answers over HTTP, stops on SIGTERM, keeps consent, hides the token."""
+    server = front.server
+    process = await start_bot(front, tmp_path)
+    await server.wait_until(lambda: bool(server.commands), within=20)
+    server.user_sends(CHAT, "/start")
+    await server.wait_until(lambda: len(server.texts(CHAT)) == 2, within=10)
+    server.user_taps(CHAT, "I understand, continue")
+    await server.wait_until(lambda: server.last(CHAT).text.startswith("First, warm up"))
+    log = await stop_bot(process)
+
+    process = await start_bot(front, tmp_path)
+    server.user_sends(CHAT, "/cancel")
+    server.user_sends(CHAT, "/routine")
+    await server.wait_until(lambda: len(server.texts(CHAT)) == 5, within=20)
+    assert server.last(CHAT).button_texts == ["I'm warm", "Not yet, guide me"]
+    log += await stop_bot(process)
+
+    assert "Stretch Coach is ready" in log
+    assert TOKEN not in log and TOKEN.split(":")[1] not in log
+    assert server.protocol_errors == []
+
+
+async def test_run_without_a_token_says_how_to_get_one(tmp_path: Path) -> None:
+    """No token: one clear line pointing to @BotFather and the console, exit status 2."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM", "STRETCH"))}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", cwd=tmp_path, env=environment,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await process.communicate()
+    assert process.returncode == 2
+    assert "TELEGRAM_BOT_TOKEN is not set: talk to @BotFather" in err.decode()
+    assert "stretchbot console" in err.decode()
+
+
+async def test_a_malformed_setting_names_the_variable(tmp_path: Path) -> None:
+    """STRETCHBOT_SPEED=fast stops start-up with a line that names the variable."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM", "STRETCH"))}
+    environment.update(TELEGRAM_BOT_TOKEN=TOKEN, STRETCHBOT_SPEED="fast")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", cwd=tmp_path, env=environment,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await process.communicate()
+    assert process.returncode == 2
+    assert "STRETCHBOT_SPEED: Input should be a valid number" in err.decode()
+    assert TOKEN not in err.decode()
+
+
+def test_log_lines_and_tracebacks_are_redacted(capfd: pytest.CaptureFixture[str]) -> None:
+    """A token in a URL logged by httpx at DEBUG, or in an exception, never reaches the log."""
+    setup_logging("DEBUG", secrets=(TOKEN,))
+    logging.getLogger("httpx").setLevel(logging.DEBUG)
+    logging.getLogger("httpx").debug(
+        "HTTP Request: POST https://api.telegram.org/bot%s/getMe", TOKEN
+    )
+    try:
+        raise RuntimeError(f"The token `{TOKEN}` was rejected by the server.")
+    except RuntimeError:
+        logging.getLogger("bot").exception("start-up failed")
+    err = capfd.readouterr().err
+    logging.getLogger().handlers.clear()
+    assert TOKEN not in err
+    assert f"https://api.telegram.org/bot{REDACTED}/getMe" in err
+    assert f"RuntimeError: The token `{REDACTED}` was rejected" in err
