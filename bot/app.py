@@ -13,6 +13,7 @@ from bot.coach import Coach
 from bot.config import Settings
 from bot.content import Content
 from bot.handlers import Handlers, TelegramOutbox
+from bot.reminders import ReminderDesk
 from bot.routine import Routine, compile_plan
 from bot.storage import SqliteStore, Store
 from bot.timers import TimerLoop, TimerSource
@@ -60,11 +61,29 @@ class StretchBot:
         self.app: Application = builder.build()  # type: ignore[type-arg]
 
         self.routine = Routine(content, compile_plan(content, settings.stretchbot_speed))
-        self.coach = Coach(self.routine, self.store, self.clock, TelegramOutbox(self.app))
-        self.handlers = Handlers(self.coach, content, self.store, self.clock)
+        outbox = TelegramOutbox(self.app)
+        self.coach = Coach(self.routine, self.store, self.clock, outbox)
+        self.desk = ReminderDesk(
+            content,
+            self.store,
+            self.clock,
+            outbox,
+            default_timezone=settings.stretchbot_default_timezone,
+            grace_minutes=settings.stretchbot_reminder_grace_minutes,
+            speed=settings.stretchbot_speed,
+        )
+        self.coach.routine_finished = self.desk.offer_daily
+        self.handlers = Handlers(self.coach, self.desk, content, self.store, self.clock)
         self.handlers.register(self.app)
-        self.timers = TimerLoop(self.clock, [TimerSource(self.store.next_due, self.coach.wake_due)])
-        self.coach.timers_changed = self.timers.wakeup.set
+        # One loop serves every timer: the routine's (holds, rests) and the reminders.
+        self.timers = TimerLoop(
+            self.clock,
+            [
+                TimerSource(self.store.next_due, self.coach.wake_due),
+                TimerSource(self.desk.next_due, self.desk.run_due),
+            ],
+        )
+        self.coach.timers_changed = self.desk.timers_changed = self.timers.wakeup.set
 
     async def _post_init(self, app: Application) -> None:  # type: ignore[type-arg]
         await self.startup()

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 PREFIX = "sc1"
-PATTERN = re.compile(rf"^{PREFIX}:([a-z_]+)(?::([A-Za-z0-9_.-]{{1,40}}))?$")
+PATTERN = re.compile(rf"^{PREFIX}:([a-z_]+)(?::([A-Za-z0-9_./+-]{{1,48}}))?$")
 MAX_BYTES = 64
 
 
@@ -22,6 +22,31 @@ class Action(StrEnum):
     GUIDE_ME = "guide"
     START_HOLD = "hold"  # arg: the index of the stretch it starts
     START_ROUTINE = "routine"
+    # Reminders and time zones (bot.reminders)
+    REMIND_TIME = "rtime"  # arg: HHMM, or "other" for a typed time
+    REMIND_DAYS = "rdays"  # arg: every_day | weekdays | choose
+    REMIND_DAY = "rday"  # arg: 0-6, toggles a day while choosing days
+    REMIND_DAYS_DONE = "rdone"
+    REMIND_ADD = "radd"  # arg: HHMM, a daily reminder offered after the routine
+    REMIND_DELETE = "rdel"  # arg: reminder id
+    SNOOZE = "snooze"  # arg: reminder id "." minutes
+    SKIP_TODAY = "skip"  # arg: reminder id
+    TIMEZONE = "tz"  # arg: an IANA key
+
+
+REMINDER_ACTIONS = frozenset(
+    {
+        Action.REMIND_TIME,
+        Action.REMIND_DAYS,
+        Action.REMIND_DAY,
+        Action.REMIND_DAYS_DONE,
+        Action.REMIND_ADD,
+        Action.REMIND_DELETE,
+        Action.SNOOZE,
+        Action.SKIP_TODAY,
+        Action.TIMEZONE,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -31,6 +56,7 @@ class Button:
     label: str
     action: Action
     arg: str = ""
+    row: int | None = None  # buttons with the same row share a keyboard row
 
     @property
     def data(self) -> str:

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Protocol
 
 from bot.callbacks import Button
 from bot.clock import Clock
-from bot.routine import Edit, Event, Routine, Send, Toast, Wake
+from bot.routine import Edit, Event, Finished, Routine, Send, Toast, Wake
 from bot.storage import Store
 
 log = logging.getLogger(__name__)
@@ -31,8 +31,10 @@ class Outbox(Protocol):
         """Show a message; return its id. Raise ChatUnreachable when the chat is gone."""
         ...
 
-    async def edit(self, chat_id: int, message_id: int, text: str) -> None:
-        """Change a message's text; an unchanged or vanished message is no error."""
+    async def edit(
+        self, chat_id: int, message_id: int, text: str, buttons: tuple[Button, ...] = ()
+    ) -> None:
+        """Change a message's text and buttons; an unchanged or vanished message is no error."""
         ...
 
 
@@ -46,6 +48,8 @@ class Coach:
         self._users: dict[int, int] = {}
         # Called when a chat's next timer moved, so the timer loop can sleep less.
         self.timers_changed: Callable[[], None] = lambda: None
+        # Called after a chat finished the whole routine.
+        self.routine_finished: Callable[[int], Awaitable[None]] | None = None
 
     @contextmanager
     def _counted(self, chat_id: int) -> Iterator[asyncio.Lock]:
@@ -72,6 +76,7 @@ class Coach:
         now = self.clock.now()
         state, effects = self.routine.advance(state, event, now)
         toasts: list[str] = []
+        finished = False
         try:
             for effect in effects:
                 match effect:
@@ -84,6 +89,8 @@ class Coach:
                         await self.outbox.edit(chat_id, message_id, text)
                     case Toast(text=text):
                         toasts.append(text)
+                    case Finished():
+                        finished = True
         except ChatUnreachable:
             log.info("chat %s is unreachable; its routine stops", chat_id)
             state = replace(state, routine=None)
@@ -91,6 +98,8 @@ class Coach:
         await self.store.save(chat_id, state, now)
         if state.wake_at != before:
             self.timers_changed()
+        if finished and self.routine_finished is not None:
+            await self.routine_finished(chat_id)
         return toasts
 
     async def wake_due(self) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,6 +33,19 @@ class Settings(BaseSettings):
     stretchbot_content_dir: Path | None = None
     stretchbot_speed: float = Field(default=1.0, gt=0, le=10_000)
     stretchbot_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    stretchbot_default_timezone: str = "UTC"
+    stretchbot_reminder_grace_minutes: float = Field(default=15, ge=0, le=24 * 60)
+
+    @field_validator("stretchbot_default_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{value!r} is not an IANA time zone; use a name like UTC or Europe/Berlin"
+            ) from None
+        return value
 
     @field_validator("stretchbot_log_level", mode="before")
     @classmethod

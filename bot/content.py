@@ -107,9 +107,22 @@ class ExerciseTiming(_Frozen):
     sides: int = Field(default=2, ge=1, le=2)
 
 
+class ReminderSpec(_Frozen):
+    """Reminder settings a physiotherapist may tune (routine.yaml, `reminders`)."""
+
+    max_per_user: int = Field(ge=1, le=20)
+    time_choices: tuple[Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")], ...] = (
+        Field(min_length=1, max_length=8)
+    )
+    snooze_minutes: tuple[Annotated[int, Field(gt=0, le=720)], ...] = Field(
+        min_length=1, max_length=3
+    )
+
+
 class RoutineSpec(_Frozen):
     """The order and timing of the routine (content/routine.yaml)."""
 
+    reminders: ReminderSpec
     warm_up_seconds: int = Field(gt=0, le=1800)
     rest_seconds: int = Field(ge=0, le=600)
     countdown_every_seconds: int = Field(ge=5, le=60)
@@ -170,6 +183,70 @@ class Rest(_Frozen):
     text: Annotated[str, _text("seconds", "next_name", "next_side")]
 
 
+class ReminderButtons(_Frozen):
+    start: Label
+    snooze: tuple[Annotated[str, _text("minutes")], ...] = Field(min_length=1, max_length=3)
+    skip_today: Label
+    other_time: Label
+    every_day: Label
+    weekdays: Label
+    choose_days: Label
+    done: Label
+    day_selected: Annotated[str, Field(max_length=20), _text("day")]
+    delete: Annotated[str, Field(max_length=60), _text("time", "days")]
+    offer_daily: Annotated[str, Field(max_length=60), _text("time")]
+
+
+class DayWords(_Frozen):
+    every_day: Text
+    weekdays: Text
+    weekends: Text
+    some: Annotated[str, _text("days")]
+    names: tuple[Label, Label, Label, Label, Label, Label, Label]
+    months: tuple[
+        Label, Label, Label, Label, Label, Label, Label, Label, Label, Label, Label, Label
+    ]
+    next_format: Annotated[str, _text("weekday", "day", "month", "time")]
+
+
+class Reminders(_Frozen):
+    messages: tuple[Text, ...] = Field(min_length=1)
+    ask_time: Text
+    ask_custom_time: Text
+    ask_days: Annotated[str, _text("time")]
+    choose_days: Annotated[str, _text("time")]
+    set: Annotated[str, _text("time", "days", "next")]
+    assumed_timezone: Annotated[str, _text("zone", "now")]
+    list_header: Annotated[str, _text("zone")]
+    list_item: Annotated[str, _text("time", "days", "next")]
+    none: Text
+    deleted: Annotated[str, _text("time", "days")]
+    all_off: Annotated[str, _text("count")]
+    none_to_delete: Text
+    too_many: Annotated[str, _text("max")]
+    duplicate: Annotated[str, _text("time", "days")]
+    bad_time: Annotated[str, _text("text")]
+    ambiguous_time: Annotated[str, _text("text")]
+    bad_days: Annotated[str, _text("text")]
+    choose_at_least_one: Label
+    snoozed: Annotated[str, _text("time")]
+    skipped: Annotated[str, _text("next")]
+    gone: Label
+    offer_daily: Annotated[str, _text("time")]
+    days: DayWords
+    buttons: ReminderButtons
+
+
+class TimeZones(_Frozen):
+    ask: Text
+    current: Annotated[str, _text("zone", "now", "offset")]
+    set: Annotated[str, _text("zone", "now", "offset")]
+    suggestions: Annotated[str, _text("query")]
+    unknown: Annotated[str, _text("query")]
+    ambiguous: Annotated[str, _text("query")]
+    abbreviation: Annotated[str, _text("query")]
+
+
 class Replies(_Frozen):
     welcome: Annotated[str, _text("name")]
     declined: Text
@@ -201,6 +278,9 @@ class Commands(_Frozen):
     routine: Annotated[str, Field(min_length=1, max_length=256)]
     cancel: Annotated[str, Field(min_length=1, max_length=256)]
     help: Annotated[str, Field(min_length=1, max_length=256)]
+    remind: Annotated[str, Field(min_length=1, max_length=256)]
+    reminders: Annotated[str, Field(min_length=1, max_length=256)]
+    timezone: Annotated[str, Field(min_length=1, max_length=256)]
 
 
 class Texts(_Frozen):
@@ -214,6 +294,8 @@ class Texts(_Frozen):
     done: Annotated[str, _text("count")]
     buttons: Buttons
     replies: Replies
+    reminders: Reminders
+    timezone: TimeZones
     commands: Commands
 
 
@@ -305,6 +387,12 @@ def _cross_check(routine: RoutineSpec, texts: Texts, file: Path) -> list[str]:
                 f"{file}: exercises.{ex.id}.sides: has {len(texts.exercises[ex.id].sides)} "
                 f"side(s) but routine.yaml says sides: {ex.sides}"
             )
+    snoozes = len(routine.reminders.snooze_minutes)
+    if len(texts.reminders.buttons.snooze) != snoozes:
+        problems.append(
+            f"{file}: reminders.buttons.snooze: has {len(texts.reminders.buttons.snooze)} "
+            f"label(s) but routine.yaml reminders.snooze_minutes has {snoozes}"
+        )
     extra = sorted(set(texts.exercises) - {e.id for e in routine.exercises})
     if extra:
         problems.append(f"{file}: exercises.{extra[0]}: not in routine.yaml, so never shown")

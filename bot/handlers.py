@@ -33,10 +33,11 @@ from telegram.ext import (
     filters,
 )
 
-from bot.callbacks import Button, decode
+from bot.callbacks import REMINDER_ACTIONS, Button, decode
 from bot.clock import Clock
 from bot.coach import ChatUnreachable, Coach
 from bot.content import Content
+from bot.reminders import ReminderDesk
 from bot.routine import (
     BeginRoutine,
     Cancel,
@@ -55,13 +56,21 @@ Context = ContextTypes.DEFAULT_TYPE
 
 
 def keyboard(buttons: tuple[Button, ...]) -> InlineKeyboardMarkup | None:
-    """Two short choices share a row; anything else gets a row of its own."""
+    """Buttons with a row share it; otherwise two short choices share a row, others get one each."""
     if not buttons:
         return None
-    rows = [[InlineKeyboardButton(b.label, callback_data=b.data) for b in buttons]]
-    if len(buttons) > 2 or sum(len(b.label) for b in buttons) > 32:
-        rows = [[InlineKeyboardButton(b.label, callback_data=b.data)] for b in buttons]
-    return InlineKeyboardMarkup(rows)
+    if any(b.row is not None for b in buttons):
+        grouped: dict[int, list[Button]] = {}
+        for b in buttons:
+            grouped.setdefault(b.row or 0, []).append(b)
+        layout = [grouped[r] for r in sorted(grouped)]
+    elif len(buttons) > 2 or sum(len(b.label) for b in buttons) > 32:
+        layout = [[b] for b in buttons]
+    else:
+        layout = [list(buttons)]
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in layout]
+    )
 
 
 class TelegramOutbox:
@@ -81,9 +90,13 @@ class TelegramOutbox:
             raise
         return int(message.message_id)
 
-    async def edit(self, chat_id: int, message_id: int, text: str) -> None:
+    async def edit(
+        self, chat_id: int, message_id: int, text: str, buttons: tuple[Button, ...] = ()
+    ) -> None:
         try:
-            await self.app.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id)
+            await self.app.bot.edit_message_text(
+                text, chat_id=chat_id, message_id=message_id, reply_markup=keyboard(buttons)
+            )
         except Forbidden as exc:
             raise ChatUnreachable(str(exc)) from exc
         except BadRequest as exc:
@@ -96,8 +109,11 @@ class TelegramOutbox:
 
 
 class Handlers:
-    def __init__(self, coach: Coach, content: Content, store: Store, clock: Clock) -> None:
+    def __init__(
+        self, coach: Coach, desk: ReminderDesk, content: Content, store: Store, clock: Clock
+    ) -> None:
         self.coach = coach
+        self.desk = desk
         self.content = content
         self.store = store
         self.clock = clock
@@ -112,6 +128,9 @@ class Handlers:
         app.add_handler(CommandHandler("routine", self.begin_routine))
         app.add_handler(CommandHandler("cancel", self.cancel))
         app.add_handler(CommandHandler("help", self.help))
+        app.add_handler(CommandHandler("remind", self.remind))
+        app.add_handler(CommandHandler("reminders", self.list_reminders))
+        app.add_handler(CommandHandler("timezone", self.timezone))
         # Every button press: ours, old ones, and data we do not know.
         app.add_handler(CallbackQueryHandler(self.press))
         # Edits of earlier messages are not read as answers.
@@ -128,6 +147,9 @@ class Handlers:
                 BotCommand("routine", c.routine),
                 BotCommand("start", c.start),
                 BotCommand("cancel", c.cancel),
+                BotCommand("remind", c.remind),
+                BotCommand("reminders", c.reminders),
+                BotCommand("timezone", c.timezone),
                 BotCommand("help", c.help),
             ]
             await app.bot.set_my_commands(
@@ -153,6 +175,8 @@ class Handlers:
             return
         blocked = change.new_chat_member.status in (ChatMember.BANNED, ChatMember.LEFT)
         await self.store.set_active(change.chat.id, not blocked, self.clock.now())
+        if not blocked:
+            await self.desk.reactivate(change.chat.id)
         log.info("chat %s %s the bot", change.chat.id, "blocked" if blocked else "unblocked")
 
     # -- the user's steps ----------------------------------------------------------------------
@@ -174,14 +198,40 @@ class Handlers:
         """/help: what the bot understands."""
         await self._event(update, Help())
 
+    async def remind(self, update: Update, context: Context) -> None:
+        """/remind: set a reminder by buttons, or at once from the text after the command."""
+        chat_id = await self._arrived(update)
+        await self.desk.remind(chat_id, context.args or [], _locale(update))
+
+    async def list_reminders(self, update: Update, context: Context) -> None:
+        """/reminders: the list, with a delete button for each."""
+        chat_id = await self._arrived(update)
+        await self.desk.forget_pending(chat_id)
+        await self.desk.list_reminders(chat_id, _locale(update))
+
+    async def timezone(self, update: Update, context: Context) -> None:
+        """/timezone: show or set the chat's time zone."""
+        chat_id = await self._arrived(update)
+        await self.desk.timezone(chat_id, context.args or [], _locale(update))
+
     async def press(self, update: Update, context: Context) -> None:
         """A button: ours becomes a Press; one we don't know is treated as out of date."""
         query = update.callback_query
         assert query is not None
         decoded = decode(query.data)
-        event: Event = Press(*decoded) if decoded else StalePress()
-        toasts = await self._event(update, event)
+        keep_buttons = False
+        if decoded and decoded[0] in REMINDER_ACTIONS:
+            chat_id = await self._arrived(update)
+            message_id = query.message.message_id if query.message else None
+            result = await self.desk.press(chat_id, message_id, *decoded, _locale(update))
+            toasts = [result.toast] if result.toast else []
+            keep_buttons = result.keep_buttons
+        else:
+            event: Event = Press(*decoded) if decoded else StalePress()
+            toasts = await self._event(update, event)
         await query.answer(toasts[0] if toasts else None)
+        if keep_buttons:
+            return
         if isinstance(query.message, Message) and query.message.reply_markup is not None:
             # The choice is made: take the buttons off, so an old one cannot be pressed again.
             try:
@@ -194,16 +244,32 @@ class Handlers:
         await self._event(update, Edited())
 
     async def unexpected(self, update: Update, context: Context) -> None:
-        """Anything else: say what the bot expects now, with the buttons that fit."""
+        """Anything else: a typed time or time zone the bot asked for, or what it expects now."""
+        chat_id = await self._arrived(update)
+        message = update.message
+        typed = message.text if message and message.text else ""
+        if (
+            typed
+            and not typed.startswith("/")
+            and await self.desk.text(chat_id, typed, _locale(update))
+        ):
+            return
         await self._event(update, Unexpected())
 
-    async def _event(self, update: Update, event: Event) -> list[str]:
+    async def _arrived(self, update: Update) -> int:
+        """The chat of an update; a user we had marked unreachable is back."""
         chat = update.effective_chat
         assert chat is not None
         if not await self.store.is_active(chat.id):
-            # A message from a user we had marked unreachable means they are back.
             await self.store.set_active(chat.id, True, self.clock.now())
-        return await self.coach.handle(chat.id, event, locale=_locale(update))
+            await self.desk.reactivate(chat.id)
+        return chat.id
+
+    async def _event(self, update: Update, event: Event) -> list[str]:
+        chat_id = await self._arrived(update)
+        if isinstance(event, (Start, BeginRoutine, Cancel, Help)):
+            await self.desk.forget_pending(chat_id)
+        return await self.coach.handle(chat_id, event, locale=_locale(update))
 
     async def on_error(self, update: object, context: CallbackContext) -> None:  # type: ignore[type-arg]
         log.error("error while handling an update", exc_info=context.error)

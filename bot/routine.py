@@ -214,7 +214,12 @@ class Toast:
     text: str
 
 
-Effect = Send | Edit | Toast
+@dataclass(frozen=True)
+class Finished:
+    """The routine was done to the end (the reminders may offer to bring the user back)."""
+
+
+Effect = Send | Edit | Toast | Finished
 
 
 @dataclass
@@ -463,6 +468,7 @@ class Routine:
         following = stretch.index + 1
         if following >= len(self.plan.stretches):
             out.send(texts.done.format(count=len(self.plan.stretches)))
+            out.effects.append(Finished())
             return replace(state, routine=None)
         if self.plan.rest_seconds == 0:
             return self._show_stretch(state, following, texts, out)

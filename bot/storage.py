@@ -38,6 +38,23 @@ MIGRATIONS: Sequence[str] = (
     );
     CREATE INDEX chats_wake_at ON chats (wake_at) WHERE wake_at IS NOT NULL;
     """,
+    # 2: reminders, each chat's time zone, and a reminder being set up by buttons.
+    """
+    ALTER TABLE chats ADD COLUMN timezone TEXT;
+    ALTER TABLE chats ADD COLUMN draft TEXT;
+    CREATE TABLE reminders (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        chat_id     INTEGER NOT NULL,
+        local_time  TEXT NOT NULL,
+        days        TEXT NOT NULL,
+        next_due    REAL NOT NULL,
+        snooze_at   REAL,
+        created_at  REAL NOT NULL
+    );
+    CREATE INDEX reminders_chat ON reminders (chat_id);
+    CREATE INDEX reminders_next_due ON reminders (next_due);
+    CREATE INDEX reminders_snooze_at ON reminders (snooze_at) WHERE snooze_at IS NOT NULL;
+    """,
 )
 
 
@@ -45,6 +62,24 @@ MIGRATIONS: Sequence[str] = (
 class Due:
     chat_id: int
     at: float
+
+
+@dataclass(frozen=True)
+class ReminderRow:
+    id: int
+    chat_id: int
+    local_time: str  # "HH:MM"
+    days: str  # a key from bot.schedule.format_days_key
+    next_due: float
+    snooze_at: float | None
+
+    @property
+    def due_at(self) -> float:
+        """When this reminder next wants attention: its day's time, or an earlier snooze."""
+        return min(self.next_due, self.snooze_at) if self.snooze_at else self.next_due
+
+
+_REMINDER = "SELECT id, chat_id, local_time, days, next_due, snooze_at FROM reminders"
 
 
 class Store(Protocol):
@@ -56,6 +91,20 @@ class Store(Protocol):
     async def is_active(self, chat_id: int) -> bool: ...
     async def due(self, now: float, limit: int = 500) -> list[Due]: ...
     async def next_due(self) -> float | None: ...
+    async def chat_settings(self, chat_id: int) -> tuple[str | None, str | None]: ...
+    async def set_timezone(self, chat_id: int, key: str, now: float) -> None: ...
+    async def set_draft(self, chat_id: int, draft: str | None, now: float) -> None: ...
+    async def reminders(self, chat_id: int) -> list[ReminderRow]: ...
+    async def reminder(self, reminder_id: int) -> ReminderRow | None: ...
+    async def add_reminder(
+        self, chat_id: int, local_time: str, days: str, next_due: float, now: float
+    ) -> int: ...
+    async def delete_reminders(self, chat_id: int, reminder_id: int | None = None) -> int: ...
+    async def update_reminder(
+        self, row: ReminderRow, *, next_due: float, snooze_at: float | None
+    ) -> bool: ...
+    async def due_reminders(self, now: float, limit: int = 1000) -> list[ReminderRow]: ...
+    async def next_reminder_due(self) -> float | None: ...
 
 
 class SqliteStore:
@@ -162,5 +211,101 @@ class SqliteStore:
 
     async def next_due(self) -> float | None:
         async with self.db.execute("SELECT MIN(wake_at) FROM chats") as cur:
+            row = await cur.fetchone()
+        return None if row is None or row[0] is None else float(row[0])
+
+    # -- settings of a chat used by reminders ------------------------------------------------
+
+    async def chat_settings(self, chat_id: int) -> tuple[str | None, str | None]:
+        """The chat's time zone key and its reminder draft (JSON), each None when unset."""
+        async with self.db.execute(
+            "SELECT timezone, draft FROM chats WHERE chat_id = ?", (chat_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return (row[0], row[1]) if row else (None, None)
+
+    async def set_timezone(self, chat_id: int, key: str, now: float) -> None:
+        await self._set_column(chat_id, "timezone", key, now)
+
+    async def set_draft(self, chat_id: int, draft: str | None, now: float) -> None:
+        await self._set_column(chat_id, "draft", draft, now)
+
+    async def _set_column(self, chat_id: int, column: str, value: object, now: float) -> None:
+        assert column in ("timezone", "draft")
+        await self.db.execute(
+            f"INSERT INTO chats (chat_id, {column}, updated_at) VALUES (?, ?, ?) "
+            f"ON CONFLICT (chat_id) DO UPDATE SET {column} = excluded.{column}, "
+            "updated_at = excluded.updated_at",
+            (chat_id, value, now),
+        )
+        await self.db.commit()
+
+    # -- reminders -----------------------------------------------------------------------------
+
+    async def reminders(self, chat_id: int) -> list[ReminderRow]:
+        async with self.db.execute(
+            f"{_REMINDER} WHERE chat_id = ? ORDER BY local_time, id", (chat_id,)
+        ) as cur:
+            return [ReminderRow(*r) for r in await cur.fetchall()]
+
+    async def reminder(self, reminder_id: int) -> ReminderRow | None:
+        async with self.db.execute(f"{_REMINDER} WHERE id = ?", (reminder_id,)) as cur:
+            row = await cur.fetchone()
+        return ReminderRow(*row) if row else None
+
+    async def add_reminder(
+        self, chat_id: int, local_time: str, days: str, next_due: float, now: float
+    ) -> int:
+        await self.db.execute(
+            "INSERT OR IGNORE INTO chats (chat_id, updated_at) VALUES (?, ?)", (chat_id, now)
+        )
+        cur = await self.db.execute(
+            "INSERT INTO reminders (chat_id, local_time, days, next_due, created_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (chat_id, local_time, days, next_due, now),
+        )
+        await self.db.commit()
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    async def delete_reminders(self, chat_id: int, reminder_id: int | None = None) -> int:
+        """Delete one reminder of the chat, or all of them; return how many went."""
+        if reminder_id is None:
+            cur = await self.db.execute("DELETE FROM reminders WHERE chat_id = ?", (chat_id,))
+        else:
+            cur = await self.db.execute(
+                "DELETE FROM reminders WHERE chat_id = ? AND id = ?", (chat_id, reminder_id)
+            )
+        await self.db.commit()
+        return cur.rowcount
+
+    async def update_reminder(
+        self, row: ReminderRow, *, next_due: float, snooze_at: float | None
+    ) -> bool:
+        """Move a reminder on, only if nobody else did since `row` was read (a claim)."""
+        cur = await self.db.execute(
+            "UPDATE reminders SET next_due = ?, snooze_at = ? "
+            "WHERE id = ? AND next_due = ? AND snooze_at IS ?",
+            (next_due, snooze_at, row.id, row.next_due, row.snooze_at),
+        )
+        await self.db.commit()
+        return cur.rowcount == 1
+
+    async def due_reminders(self, now: float, limit: int = 1000) -> list[ReminderRow]:
+        """Reminders of active chats whose time or snooze has come, earliest first."""
+        async with self.db.execute(
+            "SELECT r.id, r.chat_id, r.local_time, r.days, r.next_due, r.snooze_at "
+            "FROM reminders r JOIN chats c ON c.chat_id = r.chat_id "
+            "WHERE c.active = 1 AND (r.next_due <= ? OR r.snooze_at <= ?) "
+            "ORDER BY MIN(r.next_due, COALESCE(r.snooze_at, r.next_due)), r.id LIMIT ?",
+            (now, now, limit),
+        ) as cur:
+            return [ReminderRow(*r) for r in await cur.fetchall()]
+
+    async def next_reminder_due(self) -> float | None:
+        async with self.db.execute(
+            "SELECT MIN(MIN(r.next_due, COALESCE(r.snooze_at, r.next_due))) "
+            "FROM reminders r JOIN chats c ON c.chat_id = r.chat_id WHERE c.active = 1"
+        ) as cur:
             row = await cur.fetchone()
         return None if row is None or row[0] is None else float(row[0])

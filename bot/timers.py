@@ -58,11 +58,14 @@ class TimerLoop:
             ran += await source.run_due()
         return ran
 
-    async def _next_delay(self) -> float:
+    async def next_due(self) -> float | None:
+        """The earliest due time of any source, or None when no timer is set."""
         dues = [d for d in [await s.next_due() for s in self.sources] if d is not None]
-        if not dues:
-            return MAX_SLEEP
-        return min(MAX_SLEEP, max(0.0, min(dues) - self.clock.now()))
+        return min(dues) if dues else None
+
+    async def _next_delay(self) -> float:
+        due = await self.next_due()
+        return MAX_SLEEP if due is None else min(MAX_SLEEP, max(0.0, due - self.clock.now()))
 
     async def _run(self) -> None:
         while True:

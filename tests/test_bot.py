@@ -56,15 +56,15 @@ async def test_the_full_routine_from_start_to_summary(harness: Harness) -> None:
     ]
     assert "right knee bent, right foot flat on the floor" in cards[0]
     assert "left knee bent, left foot flat on the floor" in cards[1]
-    assert h.texts()[-1].startswith("Well done, that's the whole routine: 4 stretches")
+    assert h.texts()[-2].startswith("Well done, that's the whole routine: 4 stretches")
+    assert h.texts()[-1].startswith("Shall I remind you every day at")  # no reminder yet
     assert stored(h, "routine") is None and stored(h, "wake_at") is None
-    assert len(h.messages()) == 3 + 1 + 4 * 6 + 3
-    assert [c for c in h.server.commands] == [
-        {"command": "routine", "description": "Start the stretching routine"},
-        {"command": "start", "description": "Welcome and safety note"},
-        {"command": "cancel", "description": "Stop the routine and its timers"},
-        {"command": "help", "description": "What I can do"},
-    ]
+    # welcome, disclaimer, warm-up check; per side: card, start, countdown, 2 cues, release;
+    # three rests; summary and the reminder offer.
+    assert len(h.messages()) == 3 + 4 * 6 + 3 + 2
+    assert [c["command"] for c in h.server.commands] == [
+        "routine", "start", "cancel", "remind", "reminders", "timezone", "help"
+    ]  # fmt: skip
 
 
 async def test_guided_warm_up_runs_its_timer_and_asks_again(harness: Harness) -> None:
@@ -265,7 +265,7 @@ async def test_timers_run_by_themselves_on_the_real_clock(tmp_path: Path, conten
         for side in range(4):
             await h.server.wait_until(lambda: h.last().button_texts == ["Start hold"])
             await h.tap("Start hold")
-            done = "whole routine" if side == 3 else "Rest for 15 seconds"
+            done = "remind you every day" if side == 3 else "Rest for 15 seconds"
             await h.server.wait_until(lambda d=done: d in h.last().text)  # type: ignore[misc]
         assert h.texts().count("Time's up. Release slowly.") == 4
     finally:

@@ -1,0 +1,264 @@
+"""Reminders through the emulated Bot API, on a fake clock: what the user sees, what is stored."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.conftest import CHAT, Harness
+
+# Friday 27 March 2026, 06:00 UTC: 07:00 in Berlin, two days before its clocks go forward.
+FRIDAY_0600_UTC = datetime(2026, 3, 27, 6, 0, tzinfo=UTC).timestamp()
+REMINDER_BUTTONS = ["Start now", "In 15 min", "In 1 hour", "Skip today"]
+
+
+@pytest.fixture
+def h(harness: Harness) -> Harness:
+    harness.clock.set(FRIDAY_0600_UTC)  # type: ignore[union-attr]
+    return harness
+
+
+def rows(h: Harness) -> list[tuple[str, str, str, float | None]]:
+    """(local time, days, next due in UTC ISO, snooze) of every stored reminder."""
+    with sqlite3.connect(h.database) as db:
+        found = db.execute(
+            "SELECT local_time, days, next_due, snooze_at FROM reminders ORDER BY id"
+        ).fetchall()
+    return [
+        (t, d, datetime.fromtimestamp(n, UTC).isoformat(timespec="minutes"), s)
+        for t, d, n, s in found
+    ]
+
+
+def reminders_sent(h: Harness, chat_id: int = CHAT) -> int:
+    variants = h.content.texts("en").reminders.messages
+    return sum(m.text in variants for m in h.server.messages(chat_id))
+
+
+def utc(h: Harness) -> str:
+    return datetime.fromtimestamp(h.clock.now(), UTC).isoformat(timespec="minutes")
+
+
+async def test_remind_by_text_assumes_a_zone_and_says_so(h: Harness) -> None:
+    """/remind 07:30 sets a daily reminder, says which zone it assumed, asks for the real one."""
+    await h.send("/remind 07:30")
+    assert h.texts()[-2] == "Done: I'll remind you at 07:30 every day. Next: Fri 27 Mar, 07:30."
+    assert h.texts()[-1].startswith("I've assumed your time zone is UTC (it's 06:00 there).")
+    assert rows(h) == [("07:30", "every_day", "2026-03-27T07:30+00:00", None)]
+    await h.send("berlin")
+    assert h.last().text.startswith("Time zone set: Europe/Berlin (it's 07:00 there, UTC+01:00).")
+    assert rows(h) == [("07:30", "every_day", "2026-03-27T06:30+00:00", None)]
+
+
+async def test_a_reminder_arrives_at_its_time_with_its_buttons(h: Harness) -> None:
+    """At 07:30 local the reminder arrives with start, snooze and skip; the next is tomorrow."""
+    await h.send("/timezone Europe/Berlin")
+    await h.send("/remind 07:30 weekdays")
+    count = len(h.messages())
+    await h.advance(29 * 60)
+    assert len(h.messages()) == count
+    await h.advance(60)
+    assert h.last().button_texts == REMINDER_BUTTONS
+    assert utc(h) == "2026-03-27T06:30+00:00"
+    # Friday's done; the next weekday is Monday, after the change to summer time (UTC+2).
+    assert rows(h) == [("07:30", "weekdays", "2026-03-30T05:30+00:00", None)]
+
+
+async def test_snooze_sends_it_again_once_later(h: Harness) -> None:
+    """ "In 15 min" brings the reminder back once, 15 minutes later, and not again."""
+    await h.send("/remind 06:10")
+    await h.advance(10 * 60)
+    await h.tap("In 15 min")
+    assert h.last().text == "OK, I'll remind you again at 06:25."
+    await h.advance(14 * 60)
+    assert reminders_sent(h) == 1
+    await h.advance(60)
+    assert reminders_sent(h) == 2 and h.last().button_texts == REMINDER_BUTTONS
+    await h.advance(3 * 3600)
+    assert reminders_sent(h) == 2
+
+
+async def test_skip_today_drops_the_snooze_but_not_tomorrow(h: Harness) -> None:
+    """ "Skip today" cancels today's snooze; tomorrow's reminder still comes."""
+    await h.send("/remind 06:10")
+    await h.advance(10 * 60)
+    reminder = h.last()
+    await h.tap("In 1 hour")
+    assert reminder.buttons == []  # a choice made takes the buttons off; skip it as an old one
+    await h.process(
+        h.server.user_presses(CHAT, reminder.message_id, "sc1:skip:1", check_buttons=False)
+    )
+    assert h.last().text == "Skipped for today. Next reminder: Sat 28 Mar, 06:10."
+    await h.advance(2 * 3600)
+    assert reminders_sent(h) == 1
+    await h.advance(22 * 3600)
+    assert reminders_sent(h) == 2
+
+
+async def test_set_a_reminder_with_buttons_alone(h: Harness) -> None:
+    """/remind, a time button, "Choose days", two days ticked, Done."""
+    await h.send("/timezone new york")
+    await h.send("/remind")
+    assert h.last().button_texts == ["07:00", "08:00", "12:30", "18:00", "20:00", "Another time"]
+    await h.tap("18:00")
+    assert h.last().text == "On which days, at 18:00?"
+    await h.tap("Choose days")
+    days = h.last()
+    await h.tap("Mon", message_id=days.message_id)
+    await h.tap("Wed", message_id=days.message_id)
+    assert days.button_texts[:3] == ["✓ Mon", "Tue", "✓ Wed"]
+    await h.tap("Done", message_id=days.message_id)
+    assert h.last().text == "Done: I'll remind you at 18:00 on Mon, Wed. Next: Mon 30 Mar, 18:00."
+    assert rows(h) == [("18:00", "mon,wed", "2026-03-30T22:00+00:00", None)]
+
+
+async def test_another_time_takes_a_typed_time(h: Harness) -> None:
+    """ "Another time" waits for a typed time; nonsense gets a hint, "7pm" works."""
+    await h.send("/remind")
+    await h.tap("Another time")
+    await h.send("tomorrow-ish")
+    assert h.last().text.startswith('I couldn\'t read "tomorrow-ish" as a time.')
+    await h.send("7pm")
+    await h.tap("Weekdays")
+    assert h.texts()[-2] == "Done: I'll remind you at 19:00 on weekdays. Next: Fri 27 Mar, 19:00."
+
+
+@pytest.mark.parametrize(
+    ("command", "reply"),
+    [
+        ("/remind 25:99", 'I couldn\'t read "25:99" as a time. Try 07:30, 18:15 or 7pm'),
+        ("/remind tomorrow-ish", 'I couldn\'t read "tomorrow-ish" as a time.'),
+        ("/remind 7", 'Is "7" in the morning or the evening?'),
+        ("/remind 07:30 someday", 'I couldn\'t read "someday" as days.'),
+        ("/timezone Mars/Olympus", 'I don\'t know the time zone "Mars/Olympus".'),
+        ("/remind off", "You have no reminders to switch off."),
+        ("/reminders", "You have no reminders. Set one with /remind"),
+    ],
+)
+async def test_bad_input_says_what_would_work(h: Harness, command: str, reply: str) -> None:
+    """A malformed time, days or zone gets a reply with an example that works."""
+    await h.send(command)
+    assert h.last().text.startswith(reply)
+    assert rows(h) == []
+
+
+async def test_a_misspelled_zone_offers_suggestions(h: Harness) -> None:
+    """/timezone berln suggests Europe/Berlin as a button."""
+    await h.send("/timezone berln")
+    assert h.last().text == 'I don\'t know the time zone "berln". Did you mean one of these?'
+    await h.tap("Europe/Berlin")
+    assert h.last().text.startswith("Time zone set: Europe/Berlin")
+
+
+async def test_a_sixth_reminder_is_refused(h: Harness) -> None:
+    """Five reminders are the most; a sixth is refused with a pointer to /reminders."""
+    for hour in range(10, 15):
+        await h.send(f"/remind {hour}:00")
+    await h.send("/remind 16:00")
+    assert h.last().text.startswith("You already have 5 reminders, the most I keep.")
+    assert len(rows(h)) == 5
+
+
+async def test_list_delete_and_all_off(h: Harness) -> None:
+    """/reminders lists each with its next time and a delete button; /remind off clears all."""
+    await h.send("/timezone Europe/Berlin")
+    await h.send("/remind 07:30 weekdays")
+    await h.send("/remind 18:15 mon wed fri")
+    await h.send("/reminders")
+    listing = h.last()
+    assert listing.text == (
+        "Your reminders (time zone Europe/Berlin):\n"
+        "• 07:30 on weekdays (next: Fri 27 Mar, 07:30)\n"
+        "• 18:15 on Mon, Wed, Fri (next: Fri 27 Mar, 18:15)"
+    )
+    await h.tap("Delete 07:30 on weekdays", message_id=listing.message_id)
+    assert listing.button_texts == ["Delete 18:15 on Mon, Wed, Fri"]
+    assert h.last().text == "Deleted the reminder at 07:30 on weekdays."
+    await h.send("/remind off")
+    assert h.last().text.startswith("All your reminders are off (1 deleted).")
+    assert rows(h) == []
+
+
+async def test_start_now_goes_through_consent_when_none_is_on_record(h: Harness) -> None:
+    """ "Start now" on a reminder shows the disclaimer first to a user who never accepted it."""
+    await h.send("/remind 06:05")
+    await h.advance(5 * 60)
+    await h.tap("Start now")
+    assert h.last().button_texts == ["I understand, continue", "No thanks"]
+    await h.tap("I understand, continue")
+    assert h.last().text.startswith("First, warm up")
+
+
+async def test_a_restart_before_the_due_time_loses_nothing(h: Harness) -> None:
+    """Stopped and started again before 07:30, the bot still sends the reminder once."""
+    await h.send("/remind 06:30")
+    await h.stop()
+    await h.start()
+    await h.advance(30 * 60)
+    assert reminders_sent(h) == 1
+    await h.stop()
+    await h.start()
+    await h.advance(60)
+    assert reminders_sent(h) == 1
+
+
+@pytest.mark.parametrize(("late_minutes", "sent"), [(15, 1), (16, 0)])
+async def test_downtime_across_the_due_time(h: Harness, late_minutes: int, sent: int) -> None:
+    """Back at most 15 minutes late, the reminder is sent; later, it is skipped; tomorrow stays."""
+    await h.send("/remind 06:30")
+    await h.stop()
+    h.clock.advance((30 + late_minutes) * 60)
+    await h.start()
+    await h.advance(0)
+    assert reminders_sent(h) == sent
+    assert rows(h) == [("06:30", "every_day", "2026-03-28T06:30+00:00", None)]
+
+
+async def test_a_blocked_user_is_not_retried_and_comes_back_with_unblock(h: Harness) -> None:
+    """A 403 pauses reminders and marks the user inactive; unblocking resumes them."""
+    await h.send("/remind 06:30")
+    h.server.user_blocks(CHAT)  # blocked, but the bot has not been told yet: the send gets 403
+    await h.advance(30 * 60)
+    with sqlite3.connect(h.database) as db:
+        assert db.execute("SELECT active FROM chats").fetchone() == (0,)
+    sends = len([c for c in h.server.calls if c[0] == "sendMessage"])
+    await h.advance(3 * 24 * 3600)
+    assert len([c for c in h.server.calls if c[0] == "sendMessage"]) == sends
+    await h.process(h.server.user_unblocks(CHAT))
+    assert rows(h)[0][2] == "2026-03-31T06:30+00:00"
+    await h.advance(24 * 3600)
+    assert reminders_sent(h) == 1
+
+
+async def test_the_end_of_the_routine_offers_a_daily_reminder(h: Harness) -> None:
+    """After the last stretch a user with no reminder gets one button to set a daily one."""
+    await h.send("/start")
+    await h.tap("I understand, continue")
+    await h.tap("I'm warm")
+    for _ in range(4):
+        await h.tap("Start hold")
+        await h.advance(45)
+    assert utc(h) == "2026-03-27T06:03+00:00"
+    assert h.last().button_texts == ["Yes, daily at 06:00"]  # now, to the nearest 5 minutes
+    await h.tap("Yes, daily at 06:00")
+    assert rows(h) == [("06:00", "every_day", "2026-03-28T06:00+00:00", None)]
+
+
+async def test_a_reminder_keeps_its_local_time_across_the_spring_change(h: Harness) -> None:
+    """07:30 in Berlin arrives at 07:30 local on the days before, of and after the DST change."""
+    sent_at: list[str] = []
+    variants = h.content.texts("en").reminders.messages
+    h.server.add_listener(
+        lambda e: sent_at.append(utc(h)) if e.message and e.message.text in variants else None
+    )
+    await h.send("/timezone Europe/Berlin")
+    await h.send("/remind 07:30")
+    await h.advance(3 * 24 * 3600 + 3600)  # to Monday 07:00 UTC
+    assert sent_at == [
+        "2026-03-27T06:30+00:00",  # Friday, CET (UTC+1)
+        "2026-03-28T06:30+00:00",  # Saturday
+        "2026-03-29T05:30+00:00",  # Sunday: the clocks went forward at 02:00; CEST (UTC+2)
+        "2026-03-30T05:30+00:00",  # Monday
+    ]
