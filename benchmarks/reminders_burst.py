@@ -1,0 +1,104 @@
+"""How late do reminders fire when many users are due in the same minute, and how long does a
+restart take to re-arm them?
+
+Runs the real bot (Application, AIORateLimiter, timer loop, SQLite) on the in-process emulated
+Bot API with the real clock. N chats each have a reminder due at the same instant, a few
+seconds after start-up. Reports start-up (re-arm) time and the lateness of every reminder.
+
+    .venv/bin/python benchmarks/reminders_burst.py --users 1000
+    .venv/bin/python benchmarks/reminders_burst.py --users 1000 --no-rate-limit
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.app import StretchBot
+from bot.config import Settings
+from bot.content import load_content
+from bot.emulator import Event, FakeTelegram
+from bot.storage import SqliteStore
+
+TOKEN = "123456789:BENCH-token-abcdefghijklmnopqrstuvwxyz"
+
+
+async def seed(database: Path, users: int, due: float) -> None:
+    store = SqliteStore(database)
+    await store.open()
+    hhmm = datetime.fromtimestamp(due, UTC).strftime("%H:%M")
+    for chat_id in range(1, users + 1):
+        await store.add_reminder(chat_id, hhmm, "every_day", due, time.time())
+    await store.close()
+
+
+async def main(users: int, rate_limit: bool, lead: float) -> None:
+    content = load_content()
+    variants = set(content.texts("en").reminders.messages)
+    with tempfile.TemporaryDirectory() as tmp:
+        database = Path(tmp) / "bench.sqlite3"
+        due = time.time() + lead
+        t0 = time.perf_counter()
+        await seed(database, users, due)
+        seeded = time.perf_counter() - t0
+
+        server = FakeTelegram()
+        for chat_id in range(1, users + 1):
+            server.add_chat(chat_id)
+        sent_at: list[float] = []
+        server.add_listener(
+            lambda e: (
+                sent_at.append(time.time())
+                if isinstance(e, Event)
+                and e.kind == "sent"
+                and e.message
+                and e.message.text in variants
+                else None
+            )
+        )
+        settings = Settings(stretchbot_database=database, _env_file=None)  # type: ignore[call-arg]
+        bot = StretchBot(
+            settings,
+            content,
+            token=TOKEN,
+            request=server.request(),
+            get_updates_request=server.request(),
+            rate_limit=rate_limit,
+        )
+        t0 = time.perf_counter()
+        await bot.app.initialize()
+        await bot.startup()  # opens the database and starts the timer loop: the re-arm
+        next_due = await bot.timers.next_due()
+        rearm = time.perf_counter() - t0
+        assert next_due is not None and abs(next_due - due) < 1e-3
+
+        await server.wait_until(lambda: len(sent_at) >= users, within=lead + users / 10 + 60)
+        await bot.shutdown()
+        await bot.app.shutdown()
+
+    late = sorted(t - due for t in sent_at)
+    print(f"users: {users}, AIORateLimiter: {'on' if rate_limit else 'off'}")
+    print(f"seeding {users} reminders: {seeded:.2f} s")
+    print(
+        f"start-up and re-arm (open db, set commands, first next-due query): {rearm * 1000:.0f} ms"
+    )
+    print(
+        "lateness after the due time: "
+        f"first {late[0]:.3f} s, median {statistics.median(late):.2f} s, "
+        f"p95 {late[int(len(late) * 0.95) - 1]:.2f} s, last {late[-1]:.2f} s"
+    )
+    print(f"sent: {len(late)} reminders (each once: {len(late) == users})")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--no-rate-limit", action="store_true")
+    parser.add_argument("--lead", type=float, default=3.0, help="seconds from start to due time")
+    args = parser.parse_args()
+    asyncio.run(main(args.users, not args.no_rate_limit, args.lead))
