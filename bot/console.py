@@ -41,6 +41,9 @@ class ConsoleView:
             if self.shown.get(message.message_id) != message.text:  # not just buttons removed
                 self.shown[message.message_id] = message.text
                 self._line(f"    ↻ {message.text}")
+                self._print_buttons(message)
+            elif message.buttons:  # new buttons on the same text (days ticked, one deleted)
+                self._print_buttons(message)
             if not message.buttons:
                 self.choices = [c for c in self.choices if c[0] != message.message_id]
         elif event.kind == "callback_answer" and event.text:
@@ -51,11 +54,21 @@ class ConsoleView:
         self._line("")
         for line in message.text.splitlines():
             self._line(f"  {line}" if line else "")
-        flat = [b for row in message.buttons for b in row if b.callback_data]
-        if flat:
-            self.choices = [(message.message_id, b.callback_data or "") for b in flat]
-            for number, button in enumerate(flat, start=1):
-                self._line(f"   [{number}] {button.text}")
+        self._print_buttons(message)
+
+    def _print_buttons(self, message: SentMessage) -> None:
+        """Each keyboard row on one line, every button numbered."""
+        rows = [[b for b in row if b.callback_data] for row in message.buttons]
+        if not any(rows):
+            return
+        self.choices = [(message.message_id, b.callback_data or "") for row in rows for b in row]
+        number = 0
+        for row in rows:
+            cells = []
+            for button in row:
+                number += 1
+                cells.append(f"[{number}] {button.text}")
+            self._line("   " + "   ".join(cells))
 
     def _line(self, text: str) -> None:
         self.out.write(text + "\n")

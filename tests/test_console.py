@@ -28,7 +28,7 @@ async def test_console_walks_through_the_first_hold(tmp_path: Path, content: Con
     stdin = SlowTyper("/start\n1\nhello\n1\n1\n" + "\n" * 6 + "/quit\n")
     assert await run_console(settings, content, stdin=stdin, stdout=out) == 0
     shown = out.getvalue()
-    assert "   [1] I understand, continue\n   [2] No thanks" in shown
+    assert "   [1] I understand, continue   [2] No thanks" in shown
     assert "  Please tell me with a button: are you warm" in shown
     assert "  Right knee bent" in shown
     assert "    ↻ ⏱ 25 s left · Right knee bent" in shown
