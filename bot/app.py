@@ -49,7 +49,9 @@ class StretchBot:
             .base_url(settings.telegram_base_url)
             .base_file_url(settings.telegram_base_file_url)
             .post_init(self._post_init)
-            .post_shutdown(self._post_shutdown)
+            # post_stop runs before the Application shuts its HTTP client down, so timers
+            # still being run can finish their sends.
+            .post_stop(self._post_stop)
         )
         if rate_limit:
             # Keeps bursts under Telegram's limits and retries a 429 after its retry_after.
@@ -88,7 +90,7 @@ class StretchBot:
     async def _post_init(self, app: Application) -> None:  # type: ignore[type-arg]
         await self.startup()
 
-    async def _post_shutdown(self, app: Application) -> None:  # type: ignore[type-arg]
+    async def _post_stop(self, app: Application) -> None:  # type: ignore[type-arg]
         await self.shutdown()
 
     async def startup(self) -> None:
@@ -100,6 +102,7 @@ class StretchBot:
         log.info("Stretch Coach is ready (speed x%g)", self.settings.stretchbot_speed)
 
     async def shutdown(self) -> None:
+        """Let running timers finish, then close the database."""
         await self.timers.stop()
         await self.store.close()
 

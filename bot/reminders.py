@@ -526,7 +526,15 @@ class ReminderDesk:
         if not await self.store.update_reminder(row, next_due=following, snooze_at=snooze_at):
             return
         if send:
-            await self._send_reminder(row, zone, now)
+            try:
+                await self._send_reminder(row, zone, now)
+            except asyncio.CancelledError:
+                # Stopped before it went out: give the claim back, so the restart sends it.
+                claimed = replace(row, next_due=following, snooze_at=snooze_at)
+                await self.store.update_reminder(
+                    claimed, next_due=row.next_due, snooze_at=row.snooze_at
+                )
+                raise
 
     async def _send_reminder(self, row: ReminderRow, zone: ZoneInfo, now: datetime) -> None:
         texts = await self._texts(row.chat_id, None)

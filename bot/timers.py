@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 # Even with nothing due, look again this often (a safety net for clock jumps and other
 # processes writing timers into the same database).
 MAX_SLEEP = 30.0
+# On shutdown, timers already running get this long to finish before they are cancelled.
+STOP_GRACE = 10.0
 
 
 @dataclass(frozen=True)
@@ -39,17 +41,26 @@ class TimerLoop:
         self.sources = sources
         self.wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="stretchbot-timers")
 
-    async def stop(self) -> None:
-        if self._task is not None:
+    async def stop(self, grace: float = STOP_GRACE) -> None:
+        """Let the timers being run finish (up to `grace` seconds), then stop the loop."""
+        if self._task is None:
+            return
+        self._stopping = True
+        self.wakeup.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), timeout=grace)
+        except TimeoutError:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            self._task = None
+        self._task = None
+        self._stopping = False
 
     async def run_due(self) -> int:
         """Run everything due now, in every source; return how many timers ran."""
@@ -68,7 +79,7 @@ class TimerLoop:
         return MAX_SLEEP if due is None else min(MAX_SLEEP, max(0.0, due - self.clock.now()))
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             self.wakeup.clear()
             try:
                 await self.run_due()

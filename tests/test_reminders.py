@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -262,3 +264,29 @@ async def test_a_reminder_keeps_its_local_time_across_the_spring_change(h: Harne
         "2026-03-29T05:30+00:00",  # Sunday: the clocks went forward at 02:00; CEST (UTC+2)
         "2026-03-30T05:30+00:00",  # Monday
     ]
+
+
+async def test_a_reminder_cut_off_by_a_shutdown_is_sent_after_the_restart(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A send still waiting on Telegram when the bot stops gives its claim back; none is lost."""
+    await h.send("/remind 06:30")
+    h.clock.advance(30 * 60)
+    answer = h.server.handle
+
+    async def telegram_hangs(url: str, method: str, data: Any) -> tuple[int, bytes]:
+        if url.endswith("/sendMessage"):
+            await asyncio.Event().wait()
+        return await answer(url, method, data)
+
+    monkeypatch.setattr(h.server, "handle", telegram_hangs)
+    assert h.bot is not None
+    h.bot.timers.start()  # the real timer loop finds the reminder due and starts sending
+    await asyncio.sleep(0.05)
+    await h.bot.timers.stop(grace=0.05)  # the send does not finish in time: it is cancelled
+    await h.stop()
+    assert rows(h) == [("06:30", "every_day", "2026-03-27T06:30+00:00", None)]
+    monkeypatch.setattr(h.server, "handle", answer)
+    await h.start()
+    await h.advance(0)
+    assert reminders_sent(h) == 1
