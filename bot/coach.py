@@ -17,13 +17,25 @@ from typing import Protocol
 from bot.callbacks import Button
 from bot.clock import Clock
 from bot.routine import Edit, Event, Finished, Routine, Send, Toast, Wake
-from bot.storage import Store
+from bot.storage import Due, Store
 
 log = logging.getLogger(__name__)
 
 
 class ChatUnreachable(Exception):
     """The user blocked the bot or the chat is gone: stop sending to it."""
+
+
+class OutboxUnavailable(Exception):
+    """Telegram could not be reached, timed out or failed on its side: try again later."""
+
+
+# Real seconds before a timer step that failed is tried again: soon when Telegram was away,
+# later for any other error (logged), so a chat is never left waiting for a timer for ever.
+RETRY_UNAVAILABLE = 15.0
+RETRY_ERROR = 60.0
+# Timer steps of different chats run side by side, up to this many at once.
+WAKE_CONCURRENCY = 32
 
 
 class Outbox(Protocol):
@@ -86,7 +98,10 @@ class Coach:
                             routine = replace(state.routine, countdown_message_id=message_id)
                             state = replace(state, routine=routine)
                     case Edit(message_id=message_id, text=text):
-                        await self.outbox.edit(chat_id, message_id, text)
+                        try:
+                            await self.outbox.edit(chat_id, message_id, text)
+                        except OutboxUnavailable:  # a missed countdown edit is only cosmetic
+                            log.warning("countdown edit in chat %s failed", chat_id)
                     case Toast(text=text):
                         toasts.append(text)
                     case Finished():
@@ -103,21 +118,31 @@ class Coach:
         return toasts
 
     async def wake_due(self) -> int:
-        """Run every timer that is due now; return how many ran."""
+        """Run every timer that is due now, chats side by side; return how many ran."""
         due = await self.store.due(self.clock.now())
-        for item in due:
-            try:
-                await self.handle(item.chat_id, Wake(item.at))
-            except Exception:
-                log.exception("timer of chat %s failed", item.chat_id)
-                # Never retry a failing timer in a tight loop: drop it, keep the chat's state.
-                await self._drop_timer(item.chat_id, item.at)
+        gate = asyncio.Semaphore(WAKE_CONCURRENCY)
+
+        async def wake(item: Due) -> None:
+            async with gate:
+                try:
+                    await self.handle(item.chat_id, Wake(item.at))
+                except OutboxUnavailable as exc:
+                    log.warning("timer of chat %s: Telegram unavailable (%s)", item.chat_id, exc)
+                    await self._retry_timer(item.chat_id, item.at, RETRY_UNAVAILABLE)
+                except Exception:
+                    log.exception("timer of chat %s failed", item.chat_id)
+                    await self._retry_timer(item.chat_id, item.at, RETRY_ERROR)
+
+        await asyncio.gather(*(wake(item) for item in due))
         return len(due)
 
-    async def _drop_timer(self, chat_id: int, at: float) -> None:
+    async def _retry_timer(self, chat_id: int, at: float, delay: float) -> None:
+        """Arm the failed step again a little later; the routine carries on from there."""
         with self._counted(chat_id) as lock:
             async with lock:
                 state = await self.store.load(chat_id)
                 if state.routine and state.wake_at == at:
-                    state = replace(state, routine=replace(state.routine, wake_at=None))
+                    retry_at = self.clock.now() + delay
+                    state = replace(state, routine=replace(state.routine, wake_at=retry_at))
                     await self.store.save(chat_id, state, self.clock.now())
+                    self.timers_changed()

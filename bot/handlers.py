@@ -7,7 +7,10 @@ chats. Telegram errors are classified once, in `TelegramOutbox`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from telegram import (
     BotCommand,
@@ -19,7 +22,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -35,7 +38,7 @@ from telegram.ext import (
 
 from bot.callbacks import REMINDER_ACTIONS, Button, decode
 from bot.clock import Clock
-from bot.coach import ChatUnreachable, Coach
+from bot.coach import ChatUnreachable, Coach, OutboxUnavailable
 from bot.content import Content
 from bot.reminders import ReminderDesk
 from bot.routine import (
@@ -52,6 +55,8 @@ from bot.routine import (
 from bot.storage import Store
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+NEW = filters.UpdateType.MESSAGE
 Context = ContextTypes.DEFAULT_TYPE
 
 
@@ -73,6 +78,25 @@ def keyboard(buttons: tuple[Button, ...]) -> InlineKeyboardMarkup | None:
     )
 
 
+# A call that timed out or met a network or server error is tried again after these pauses
+# (seconds); a 429 is already waited out and retried by AIORateLimiter.
+RETRY_PAUSES = (0.5, 2.0)
+
+
+async def _patiently(call: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+    """Call the Bot API, retrying passing failures; classify what is left for the coach."""
+    for pause in (*RETRY_PAUSES, None):
+        try:
+            return await call(*args, **kwargs)
+        except (Forbidden, BadRequest):
+            raise
+        except (NetworkError, RetryAfter) as exc:  # TimedOut is a NetworkError
+            if pause is None:
+                raise OutboxUnavailable(exc.message) from exc
+            await asyncio.sleep(pause)
+    raise AssertionError("unreachable")
+
+
 class TelegramOutbox:
     """The coach's way out, through python-telegram-bot's Bot."""
 
@@ -81,7 +105,9 @@ class TelegramOutbox:
 
     async def send(self, chat_id: int, text: str, buttons: tuple[Button, ...]) -> int:
         try:
-            message = await self.app.bot.send_message(chat_id, text, reply_markup=keyboard(buttons))
+            message = await _patiently(
+                self.app.bot.send_message, chat_id, text, reply_markup=keyboard(buttons)
+            )
         except Forbidden as exc:
             raise ChatUnreachable(str(exc)) from exc
         except BadRequest as exc:
@@ -94,8 +120,12 @@ class TelegramOutbox:
         self, chat_id: int, message_id: int, text: str, buttons: tuple[Button, ...] = ()
     ) -> None:
         try:
-            await self.app.bot.edit_message_text(
-                text, chat_id=chat_id, message_id=message_id, reply_markup=keyboard(buttons)
+            await _patiently(
+                self.app.bot.edit_message_text,
+                text,
+                chat_id=chat_id,
+                message_id=message_id,
+                reply_markup=keyboard(buttons),
             )
         except Forbidden as exc:
             raise ChatUnreachable(str(exc)) from exc
@@ -124,13 +154,14 @@ class Handlers:
         app.add_handler(TypeHandler(Update, self.guard_private_chat), group=-1)
         # Blocked / unblocked by the user: stop or resume sending to them.
         app.add_handler(ChatMemberHandler(self.member_changed, ChatMemberHandler.MY_CHAT_MEMBER))
-        app.add_handler(CommandHandler("start", self.start))
-        app.add_handler(CommandHandler("routine", self.begin_routine))
-        app.add_handler(CommandHandler("cancel", self.cancel))
-        app.add_handler(CommandHandler("help", self.help))
-        app.add_handler(CommandHandler("remind", self.remind))
-        app.add_handler(CommandHandler("reminders", self.list_reminders))
-        app.add_handler(CommandHandler("timezone", self.timezone))
+        # Commands count only in new messages: an edited one is answered by `edited` below.
+        app.add_handler(CommandHandler("start", self.start, filters=NEW))
+        app.add_handler(CommandHandler("routine", self.begin_routine, filters=NEW))
+        app.add_handler(CommandHandler("cancel", self.cancel, filters=NEW))
+        app.add_handler(CommandHandler("help", self.help, filters=NEW))
+        app.add_handler(CommandHandler("remind", self.remind, filters=NEW))
+        app.add_handler(CommandHandler("reminders", self.list_reminders, filters=NEW))
+        app.add_handler(CommandHandler("timezone", self.timezone, filters=NEW))
         # Every button press: ours, old ones, and data we do not know.
         app.add_handler(CallbackQueryHandler(self.press))
         # Edits of earlier messages are not read as answers.

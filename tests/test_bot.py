@@ -5,6 +5,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
+from bot import handlers
 from bot.content import Content
 from tests.conftest import CHAT, Harness
 
@@ -287,3 +290,35 @@ async def test_a_429_from_telegram_is_waited_out_and_retried(
         assert len(h.texts()) == 1
     finally:
         await h.stop()
+
+
+async def test_telegram_away_at_a_hold_end_delays_the_step_but_never_loses_it(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Timeouts when the hold ends: the step is tried again 15 s later and the routine goes on."""
+    monkeypatch.setattr(handlers, "RETRY_PAUSES", (0.0, 0.0))
+    h = harness
+    await consent_and_warm(h)
+    await h.tap("Start hold")
+    await h.advance(29)
+    h.server.inject_timeout("sendMessage", times=3)
+    await h.advance(1)
+    assert "Time's up. Release slowly." not in h.texts()
+    assert stored(h, "wake_at") is not None
+    await h.advance(15)
+    assert any(t.startswith("I was away, and your hold") for t in h.texts())
+    await h.advance(15)
+    assert h.last().text.split("\n")[1] == "Left knee bent"
+
+
+async def test_an_edited_command_is_not_obeyed(harness: Harness) -> None:
+    """Editing an old message into /cancel mid-hold only gets the "edits are not read" reply."""
+    h = harness
+    update = h.server.user_sends(CHAT, "hello")
+    await h.process(update)
+    await consent_and_warm(h)
+    await h.tap("Start hold")
+    await h.process(h.server.user_edits(CHAT, update["message"]["message_id"], "/cancel"))
+    assert h.last().text == "I only read new messages, not edits. Please send it again."
+    await h.advance(30)
+    assert "Time's up. Release slowly." in h.texts()
