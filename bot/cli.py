@@ -79,6 +79,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings, content = _settings_and_content(args)
     token = settings.require_token()
     setup_logging(settings.stretchbot_log_level, secrets=(token,))
+    if settings.stretchbot_speed != 1:
+        log.warning(
+            "STRETCHBOT_SPEED is %g: every duration is shortened and countdown edits come "
+            "faster than Telegram allows; use it for demos and tests only",
+            settings.stretchbot_speed,
+        )
     try:
         StretchBot(settings, content, token=token).run_polling()
     except InvalidToken:

@@ -85,6 +85,7 @@ async def run_console(
     stdin = stdin or sys.stdin
     out = stdout or sys.stdout
     server = FakeTelegram()
+    server.add_chat(CHAT_ID)  # the user's chat exists, as on Telegram, before they write again
     view = ConsoleView(out)
     server.add_listener(view)
     bot = StretchBot(

@@ -106,7 +106,8 @@ class RoutineState:
     wake_at: float | None = None
     cues_said: int = 0
     countdown_message_id: int | None = None
-    countdown_shown: int | None = None
+    countdown_shown: int | None = None  # the seconds the countdown message shows
+    countdown_at: float | None = None  # when it was last sent or edited
 
 
 @dataclass(frozen=True)
@@ -411,20 +412,34 @@ class Routine:
             started_at=now,
             ends_at=now + self.plan.real(seconds),
             countdown_shown=seconds,
+            countdown_at=now,
         )
         return replace(state, routine=replace(routine, wake_at=self._next_hold_wake(routine, now)))
 
     def _next_hold_wake(self, routine: RoutineState, now: float) -> float:
-        """The next moment something happens in a hold: a countdown edit, a cue, or its end."""
+        """The next moment something happens in a hold: a countdown edit, a cue, or its end.
+
+        Countdown edits fall on a grid counted back from the end (30, 25, ... 0 s left), never
+        sooner than `countdown_every` after the last one: Telegram throttles frequent edits.
+        """
         assert routine.started_at is not None and routine.ends_at is not None
-        stretch = self.plan.stretches[routine.stretch]
         tick = self.plan.real(self.plan.countdown_every)
-        ticks_done = math.floor((now - routine.started_at) / tick + 1e-9)
-        candidates = [routine.ends_at, routine.started_at + (ticks_done + 1) * tick]
-        cues = self.plan.cues_for(stretch)
+        steps_left = math.ceil((routine.ends_at - now) / tick - 1e-9) - 1
+        next_tick = routine.ends_at - max(steps_left, 0) * tick
+        earliest = (routine.countdown_at or routine.started_at) + tick
+        while next_tick < earliest - 1e-9:
+            next_tick += tick
+        candidates = [routine.ends_at, next_tick]
+        cues = self.plan.cues_for(self.plan.stretches[routine.stretch])
         if routine.cues_said < len(cues):
             candidates.append(routine.started_at + self.plan.real(cues[routine.cues_said].offset))
         return min(c for c in candidates if c > now - 1e-9)
+
+    def _may_edit_countdown(self, routine: RoutineState, now: float) -> bool:
+        if routine.countdown_message_id is None:
+            return False
+        last = routine.countdown_at or routine.started_at or now
+        return now - last >= self.plan.real(self.plan.countdown_every) - 1e-6
 
     def _hold_tick(self, state: ChatState, now: float, texts: Texts, out: _Out) -> ChatState:
         routine = _routine(state)
@@ -432,7 +447,8 @@ class Routine:
         stretch = self.plan.stretches[routine.stretch]
         name, side = self._names(stretch, texts)
         if now >= routine.ends_at - 1e-9:
-            if routine.countdown_message_id is not None and routine.countdown_shown != 0:
+            if routine.countdown_shown != 0 and self._may_edit_countdown(routine, now):
+                assert routine.countdown_message_id is not None
                 text = texts.hold.countdown.format(name=name, side=side, seconds_left=0)
                 out.effects.append(Edit(routine.countdown_message_id, text))
             if now - routine.ends_at > self.late_tolerance:
@@ -450,17 +466,21 @@ class Routine:
                 seconds_left = round(stretch.hold_seconds - cues[said].offset)
                 out.send(texts.hold.cues[cues[said].text_key].format(seconds_left=seconds_left))
             said += 1
-        shown = self._seconds_left(routine, now)
-        if routine.countdown_message_id is not None and shown != routine.countdown_shown:
+        routine = replace(routine, cues_said=said)
+        shown = self._countdown_value(routine, now)
+        if shown != routine.countdown_shown and self._may_edit_countdown(routine, now):
+            assert routine.countdown_message_id is not None
             text = texts.hold.countdown.format(name=name, side=side, seconds_left=shown)
             out.effects.append(Edit(routine.countdown_message_id, text))
-        routine = replace(routine, cues_said=said, countdown_shown=shown)
+            routine = replace(routine, countdown_shown=shown, countdown_at=now)
         return replace(state, routine=replace(routine, wake_at=self._next_hold_wake(routine, now)))
 
-    def _seconds_left(self, routine: RoutineState, now: float) -> int:
-        """Nominal seconds left, as the user reads them (the speed setting scales real time)."""
+    def _countdown_value(self, routine: RoutineState, now: float) -> int:
+        """Nominal seconds left, rounded up to the countdown's step (the speed scales real time)."""
         assert routine.ends_at is not None
-        return max(0, math.ceil((routine.ends_at - now) * self.plan.speed - 1e-6))
+        every = self.plan.countdown_every
+        left = (routine.ends_at - now) * self.plan.speed
+        return max(0, math.ceil(left / every - 1e-6) * every)
 
     def _after_hold(
         self, state: ChatState, stretch: Stretch, now: float, texts: Texts, out: _Out

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
+import shutil
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from bot.callbacks import Action
-from bot.content import Content, load_content
+from bot.content import BUNDLED_CONTENT_DIR, Content, load_content
 from bot.routine import (
     BeginRoutine,
     Cancel,
@@ -244,3 +247,28 @@ def test_routine_progress_survives_a_round_trip_through_storage_json(routine: Ro
     state, _ = routine.advance(state, Press(Action.WARM), T0)
     state, _ = routine.advance(state, Press(Action.START_HOLD, "0"), T0)
     assert load_routine(dump_routine(state.routine)) == state.routine
+
+
+@pytest.mark.parametrize("hold", [30, 33, 45, 60])
+def test_countdown_edits_are_never_closer_than_5_s(tmp_path: Path, hold: int) -> None:
+    """Whatever the hold and the cues, the countdown message is edited at most every 5 s."""
+    folder = tmp_path / "content"
+    shutil.copytree(BUNDLED_CONTENT_DIR, folder)
+    routine_file = folder / "routine.yaml"
+    routine_file.write_text(routine_file.read_text().replace("seconds: 30\n", f"seconds: {hold}\n"))
+    content = load_content(folder)
+    routine = Routine(content, compile_plan(content))
+    state, _ = routine.advance(accepted(routine), BeginRoutine(), T0)
+    state, _ = routine.advance(state, Press(Action.WARM), T0)
+    state, _ = routine.advance(state, Press(Action.START_HOLD, "0"), T0)
+    state = replace(state, routine=replace(state.routine, countdown_message_id=9))  # type: ignore[arg-type]
+    edits: list[tuple[float, str]] = [(T0, f"⏱ {hold}")]
+    while state.routine is not None and state.routine.phase == Phase.HOLD:
+        assert state.wake_at is not None
+        now = state.wake_at
+        state, effects = routine.advance(state, Wake(now), now)
+        edits += [(now, e.text.split(" s left")[0]) for e in effects if isinstance(e, Edit)]
+    gaps = [later[0] - earlier[0] for earlier, later in itertools.pairwise(edits)]
+    assert min(gaps) >= 5
+    assert edits[-1] == (T0 + hold, "⏱ 0")
+    assert [int(text[2:]) % 5 for _, text in edits[1:]] == [0] * (len(edits) - 1)
