@@ -174,6 +174,7 @@ class Hold(_Frozen):
     card: Annotated[str, _text("name", "side", "instructions")]
     started: Annotated[str, _text("name", "side", "seconds")]
     countdown: Annotated[str, _text("name", "side", "seconds_left")]
+    stopped: Annotated[str, _text("name", "side")]
     finished: Annotated[str, _text("name", "side")]
     ended_while_away: Annotated[str, _text("name", "side")]
     cues: Mapping[str, Annotated[str, _text("seconds_left")]]
@@ -249,6 +250,7 @@ class TimeZones(_Frozen):
 
 class Replies(_Frozen):
     welcome: Annotated[str, _text("name")]
+    welcome_no_name: Text
     declined: Text
     consent_needed: Text
     disclaimer_changed: Text
@@ -291,7 +293,8 @@ class Texts(_Frozen):
     exercises: Mapping[str, Exercise]
     hold: Hold
     rest: Rest
-    done: Annotated[str, _text("count")]
+    done: Annotated[str, _text("count", "exercises")]
+    done_item: Annotated[str, _text("name", "seconds")]
     buttons: Buttons
     replies: Replies
     reminders: Reminders
@@ -323,9 +326,12 @@ class Content:
         return tuple(sorted(self.texts_by_locale))
 
     def disclaimer_version(self) -> str:
-        """A fingerprint of the English disclaimer: any change to it asks for consent again."""
-        text = " ".join(self.texts_by_locale[DEFAULT_LOCALE].disclaimer.text.split())
-        return hashlib.sha256(text.encode()).hexdigest()[:12]
+        """A fingerprint of the disclaimer in every language: any change asks for consent again."""
+        digest = hashlib.sha256()
+        for locale in self.locales:
+            text = " ".join(self.texts_by_locale[locale].disclaimer.text.split())
+            digest.update(f"{locale}\0{text}\0".encode())
+        return digest.hexdigest()[:12]
 
 
 def _location(loc: tuple[int | str, ...]) -> str:

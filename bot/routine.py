@@ -268,6 +268,7 @@ class Routine:
                 out.effects.append(Toast(texts.replies.stale_button))
                 self._prompt(state, now, texts, out)
             case Cancel():
+                self._stop_countdown(state, texts, out)
                 out.send(
                     texts.replies.cancelled if state.routine else texts.replies.nothing_to_cancel
                 )
@@ -292,7 +293,10 @@ class Routine:
             out.send(texts.replies.routine_running)
             self._prompt(state, now, texts, out)
             return state
-        out.send(texts.replies.welcome.format(name=event.first_name or "there"))
+        if event.first_name:
+            out.send(texts.replies.welcome.format(name=event.first_name))
+        else:
+            out.send(texts.replies.welcome_no_name)
         if self._has_consent(state):
             out.send(
                 texts.replies.already_accepted,
@@ -372,7 +376,7 @@ class Routine:
 
     def _guide_warm_up(self, state: ChatState, now: float, texts: Texts, out: _Out) -> ChatState:
         seconds = self.plan.warm_up_seconds
-        minutes = f"{seconds / 60:g}"
+        minutes = f"{seconds / 60:.1f}".removesuffix(".0")  # 180 s: "3"; 100 s: "1.7"
         out.send(texts.warm_up.guide.format(minutes=minutes, seconds=seconds))
         ends_at = now + self.plan.real(seconds)
         routine = RoutineState(
@@ -482,12 +486,19 @@ class Routine:
         left = (routine.ends_at - now) * self.plan.speed
         return max(0, math.ceil(left / every - 1e-6) * every)
 
+    def _summary(self, texts: Texts) -> str:
+        items = []
+        for exercise in self.content.routine.exercises:
+            name = texts.exercises[exercise.id].name
+            items.append(texts.done_item.format(name=name, seconds=exercise.hold.seconds))
+        return texts.done.format(count=len(self.plan.stretches), exercises="\n".join(items))
+
     def _after_hold(
         self, state: ChatState, stretch: Stretch, now: float, texts: Texts, out: _Out
     ) -> ChatState:
         following = stretch.index + 1
         if following >= len(self.plan.stretches):
-            out.send(texts.done.format(count=len(self.plan.stretches)))
+            out.send(self._summary(texts))
             out.effects.append(Finished())
             return replace(state, routine=None)
         if self.plan.rest_seconds == 0:
@@ -503,6 +514,14 @@ class Routine:
             Phase.REST, stretch=stretch.index, started_at=now, ends_at=ends_at, wake_at=ends_at
         )
         return replace(state, routine=routine)
+
+    def _stop_countdown(self, state: ChatState, texts: Texts, out: _Out) -> None:
+        """A stopped hold's countdown says so instead of freezing at some number."""
+        routine = state.routine
+        if routine and routine.phase == Phase.HOLD and routine.countdown_message_id is not None:
+            name, side = self._names(self.plan.stretches[routine.stretch], texts)
+            stopped = texts.hold.stopped.format(name=name, side=side)
+            out.effects.append(Edit(routine.countdown_message_id, stopped))
 
     # -- timers ----------------------------------------------------------------------------
 

@@ -59,7 +59,12 @@ async def test_the_full_routine_from_start_to_summary(harness: Harness) -> None:
     ]
     assert "right knee bent, right foot flat on the floor" in cards[0]
     assert "left knee bent, left foot flat on the floor" in cards[1]
-    assert h.texts()[-2].startswith("Well done, that's the whole routine: 4 stretches")
+    assert h.texts()[-2] == (
+        "Well done, that's the whole routine: 4 stretches.\n\n"
+        "• Exercise 1: seated twist: both sides, 30 s each\n"
+        "• Exercise 2: side-lying stretch: both sides, 30 s each\n\n"
+        "To do it again, type /routine at any time."
+    )
     assert h.texts()[-1].startswith("Shall I remind you every day at")  # no reminder yet
     assert stored(h, "routine") is None and stored(h, "wake_at") is None
     # welcome, disclaimer, warm-up check; per side: card, start, countdown, 2 cues, release;
@@ -76,9 +81,9 @@ async def test_guided_warm_up_runs_its_timer_and_asks_again(harness: Harness) ->
     await h.send("/start")
     await h.tap("I understand, continue")
     await h.tap("Not yet, guide me")
-    assert "Rub the affected area vigorously" in h.last().text
+    assert "2. Rub the area vigorously." in h.last().text
     await h.advance(179)
-    assert "Rub the affected area" in h.last().text
+    assert "2. Rub the area vigorously." in h.last().text
     await h.advance(1)
     assert h.last().text == "Time's up. Is the area warm now?"
     assert h.last().button_texts == ["I'm warm", "Not yet, guide me"]
@@ -117,6 +122,7 @@ async def test_cancel_mid_hold_stops_every_timer(harness: Harness) -> None:
     await h.advance(7)
     await h.send("/cancel")
     assert h.last().text.startswith("Routine stopped; no more timers.")
+    assert countdown.text == "⏹ Stopped · Right knee bent"
     count, edits = len(h.messages()), len(countdown.edits)
     await h.advance(120)
     assert len(h.messages()) == count and len(countdown.edits) == edits

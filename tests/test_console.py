@@ -36,3 +36,16 @@ async def test_console_walks_through_the_first_hold(tmp_path: Path, content: Con
     assert "  Get ready for the next one: Exercise 1: seated twist, Left knee bent." in shown
     assert "  Left knee bent" in shown
     assert (tmp_path / "console.sqlite3").exists()
+
+
+async def test_a_restarted_console_continues_the_routine(tmp_path: Path, content: Content) -> None:
+    """Leave the console mid-hold and come back: the hold is still running."""
+    settings = Settings(
+        stretchbot_database=tmp_path / "console.sqlite3", stretchbot_speed=10, _env_file=None
+    )  # type: ignore[call-arg]
+    first = io.StringIO()
+    await run_console(settings, content, stdin=SlowTyper("/start\n1\n1\n1\n"), stdout=first)
+    assert "⏱ 30 s left · Right knee bent" in first.getvalue()
+    second = io.StringIO()
+    await run_console(settings, content, stdin=SlowTyper("hi\n"), stdout=second)
+    assert "  Keep holding: 2" in second.getvalue()
