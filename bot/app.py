@@ -108,4 +108,5 @@ class StretchBot:
 
     def run_polling(self) -> None:
         """Poll until SIGINT or SIGTERM, then stop gracefully."""
-        self.app.run_polling(allowed_updates=Update.ALL_TYPES)
+        # bootstrap_retries: a Bot API that is briefly unreachable at start-up is tried again.
+        self.app.run_polling(allowed_updates=Update.ALL_TYPES, bootstrap_retries=3)

@@ -20,6 +20,10 @@ from bot.routine import compile_plan
 log = logging.getLogger("bot")
 
 
+class StartupError(Exception):
+    """The bot could not start for a reason outside its configuration (exit status 1)."""
+
+
 def _duration(seconds: float) -> str:
     minutes, secs = divmod(round(seconds), 60)
     return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
@@ -72,7 +76,7 @@ def _settings_and_content(args: argparse.Namespace) -> tuple[Settings, Content]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from telegram.error import InvalidToken
+    from telegram.error import InvalidToken, NetworkError
 
     from bot.app import StretchBot
 
@@ -92,6 +96,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise ConfigError(
             "TELEGRAM_BOT_TOKEN was rejected by the Bot API server: check it with @BotFather "
             "(/token) and that TELEGRAM_BASE_URL points at the right server"
+        ) from None
+    except NetworkError as exc:
+        raise StartupError(
+            f"cannot reach the Bot API at {settings.telegram_base_url} ({exc.message}): "
+            "check the network, or TELEGRAM_BASE_URL"
         ) from None
     return 0
 
@@ -132,10 +141,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
-    except (ConfigError, ContentError) as exc:
-        kind = "configuration" if isinstance(exc, ConfigError) else "content"
-        print(f"stretchbot: {kind} error:\n{exc}", file=sys.stderr)
+    except ConfigError as exc:
+        print(f"stretchbot: {exc}", file=sys.stderr)
         return 2
+    except ContentError as exc:
+        print(
+            f"stretchbot: the content folder has {len(exc.problems)} problem(s):", file=sys.stderr
+        )
+        print(exc, file=sys.stderr)
+        return 2
+    except StartupError as exc:
+        print(f"stretchbot: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

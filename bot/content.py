@@ -27,7 +27,14 @@ from pydantic import (
 )
 
 DEFAULT_LOCALE = "en"
-BUNDLED_CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
+# In a checkout (and an editable install) content/ sits beside bot/; an installed wheel carries
+# the same files as the bot.bundled_content package.
+_CHECKOUT_CONTENT = Path(__file__).resolve().parent.parent / "content"
+BUNDLED_CONTENT_DIR = (
+    _CHECKOUT_CONTENT
+    if (_CHECKOUT_CONTENT / "routine.yaml").is_file()
+    else Path(__file__).resolve().parent / "bundled_content"
+)
 ROUTINE_FILE = "routine.yaml"
 
 
@@ -350,27 +357,65 @@ def _describe(file: Path, exc: ValidationError) -> list[str]:
             msg = "unknown key (a typo? remove it or check the spelling)"
         elif err["type"] == "missing":
             msg = "missing: this key is required"
+        elif err["type"] == "string_type" and err["input"] is None:
+            msg = "must not be empty"
         problems.append(f"{file}: {_location(loc)}: {msg}")
     return problems
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key given twice (it would silently keep the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"the key {key!r} appears twice (lines {seen[key]} and "
+                    f"{key_node.start_mark.line + 1}); keep one",
+                    key_node.start_mark,
+                )
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
 def _read_yaml(file: Path) -> Any:
     try:
-        return yaml.safe_load(file.read_text(encoding="utf-8"))
+        return yaml.load(
+            file.read_text(encoding="utf-8"), Loader=_StrictLoader
+        )  # a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
-        raise ContentError([f"{file}: {where}: not valid YAML: {exc.problem}"]) from None
+        problem = f"{file}: {where}: not valid YAML: {exc.problem}"
+        if exc.context and exc.context_mark and exc.context_mark.line != getattr(mark, "line", -1):
+            # The parser fails where it gives up; the cause is often where this began.
+            problem += f" ({exc.context} at line {exc.context_mark.line + 1})"
+        raise ContentError([problem]) from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ContentError([f"{file}: cannot be read: {exc}"]) from None
 
 
 def _merge(base: Any, override: Any) -> Any:
-    """A partial translation: keys it leaves out come from English."""
+    """A partial translation: keys it leaves out come from English.
+
+    Lists of texts (message variants, labels) are taken whole from the translation; lists of
+    sections (an exercise's sides) are merged item by item, so one side may be translated.
+    """
     if isinstance(base, dict) and isinstance(override, dict):
         return {
             k: _merge(base.get(k), override[k]) if k in base else override[k] for k in override
         } | {k: v for k, v in base.items() if k not in override}
+    if (
+        isinstance(base, list)
+        and isinstance(override, list)
+        and all(isinstance(item, dict) for item in (*base, *override))
+    ):
+        merged = [_merge(b, o) for b, o in zip(base, override, strict=False)]
+        return merged + base[len(override) :] + override[len(base) :]
     return override
 
 
@@ -431,6 +476,10 @@ def load_content(directory: Path | str | None = None) -> Content:
     if english_file not in locale_files:
         problems.append(f"{english_file}: missing (English is the fallback for every language)")
     for file in sorted(locale_files, key=lambda p: p.stem != DEFAULT_LOCALE):
+        if file != english_file and DEFAULT_LOCALE not in texts:
+            # Translations fall back to English: with English broken they cannot be judged.
+            problems.append(f"{file}: not checked until {english_file.name} is valid")
+            continue
         try:
             raw = _read_yaml(file)
             if file == english_file:

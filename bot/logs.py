@@ -18,9 +18,10 @@ REDACTED = "<redacted-token>"
 
 
 class RedactingFilter(logging.Filter):
-    def __init__(self, secrets: tuple[str, ...] = ()) -> None:
+    def __init__(self, secrets: tuple[str, ...] = (), brief_network_errors: bool = False) -> None:
         super().__init__()
         self.secrets = tuple(s for s in secrets if s)
+        self.brief_network_errors = brief_network_errors
 
     def redact(self, text: str) -> str:
         for secret in self.secrets:
@@ -28,6 +29,10 @@ class RedactingFilter(logging.Filter):
         return TOKEN_PATTERN.sub(REDACTED, text)
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if self.brief_network_errors and "Network Retry Loop" in record.getMessage():
+            # python-telegram-bot's start-up retries log a full traceback for a refused
+            # connection; one line says as much (DEBUG keeps the traceback).
+            record.exc_info = None
         record.msg = self.redact(record.getMessage())
         record.args = None
         if record.exc_info and not record.exc_text:
@@ -41,7 +46,7 @@ class RedactingFilter(logging.Filter):
 
 def setup_logging(level: str, secrets: tuple[str, ...] = ()) -> RedactingFilter:
     """Log to stderr through the redacting filter; quiet httpx's per-request lines."""
-    redactor = RedactingFilter(secrets)
+    redactor = RedactingFilter(secrets, brief_network_errors=level != "DEBUG")
     handler = logging.StreamHandler()
     handler.addFilter(redactor)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

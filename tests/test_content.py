@@ -123,3 +123,35 @@ def test_check_content_refuses_a_broken_folder(
         f"{folder / 'routine.yaml'}: rest_seconds: Input should be greater than or equal to 0"
         in capsys.readouterr().err
     )
+
+
+def test_a_key_given_twice_is_refused(folder: Path) -> None:
+    """YAML would silently keep the last of two equal keys; the check names both lines."""
+    edit(folder / "routine.yaml", "rest_seconds: 15\n", "rest_seconds: 15\nrest_seconds: 600\n")
+    (problem,) = problems(folder)
+    assert problem.startswith(f"{folder / 'routine.yaml'}: line ")
+    assert "the key 'rest_seconds' appears twice (lines 11 and 12); keep one" in problem
+
+
+def test_an_empty_text_says_so(folder: Path) -> None:
+    """A text left empty is reported as empty, not as a type error."""
+    edit(folder / "en.yaml", '  gone: "That reminder no longer exists."', "  gone:")
+    assert problems(folder) == [f"{folder / 'en.yaml'}: reminders.gone: must not be empty"]
+
+
+def test_a_broken_english_file_does_not_drown_translations_in_errors(folder: Path) -> None:
+    """With en.yaml broken, a translation is reported once as not checked."""
+    (folder / "de.yaml").write_text('buttons:\n  start_hold: "Dehnung starten"\n')
+    edit(folder / "en.yaml", "  guide_done: |", "  guide_dnoe: |")
+    assert problems(folder)[-1] == f"{folder / 'de.yaml'}: not checked until en.yaml is valid"
+    assert len(problems(folder)) == 3
+
+
+def test_a_translation_may_translate_one_side(folder: Path) -> None:
+    """Sides are merged one by one: a title translated, its instructions kept from English."""
+    (folder / "de.yaml").write_text(
+        "exercises:\n  seated_twist:\n    sides:\n      - title: Rechtes Knie gebeugt\n"
+    )
+    sides = load_content(folder).texts("de").exercises["seated_twist"].sides
+    assert [s.title for s in sides] == ["Rechtes Knie gebeugt", "Left knee bent"]
+    assert sides[0].instructions.startswith("Sit with your left leg completely straight")
