@@ -194,10 +194,11 @@ class Handlers:
         if chat is None or chat.type == ChatType.PRIVATE or update.my_chat_member:
             return
         texts = self.content.texts(_locale(update))
+        message = update.message
         if update.callback_query:
             await update.callback_query.answer(texts.replies.group_chat[:190])
-        elif update.message and update.message.text and update.message.text.startswith("/"):
-            await update.message.reply_text(texts.replies.group_chat)
+        elif message and _addressed_to(message, context.bot.id, context.bot.username):
+            await message.reply_text(texts.replies.group_chat)
         raise ApplicationHandlerStop
 
     async def member_changed(self, update: Update, context: Context) -> None:
@@ -312,6 +313,18 @@ class Handlers:
                 await context.bot.send_message(update.effective_chat.id, texts.replies.error)
             except Exception:  # the error reply is best effort; the first error is logged
                 log.warning("could not tell chat %s about an error", update.effective_chat.id)
+
+
+def _addressed_to(message: Message, bot_id: int, username: str) -> bool:
+    """In a group, only what is meant for the bot gets an answer: a command, a mention, a reply."""
+    text = message.text or ""
+    replied_to = message.reply_to_message
+    return (
+        text.startswith("/")
+        or f"@{username}".lower() in text.lower()
+        or (replied_to is not None and replied_to.from_user is not None
+            and replied_to.from_user.id == bot_id)
+    )  # fmt: skip
 
 
 def _locale(update: Update) -> str | None:

@@ -203,6 +203,8 @@ async def test_a_group_chat_is_pointed_to_a_private_chat(harness: Harness) -> No
     ]
     await h.send("hello all", chat_id=-100123, chat_type="group", user_id=77)
     assert len(h.server.texts(-100123)) == 1
+    await h.send("@StretchCoachBot can you help?", chat_id=-100123, chat_type="group", user_id=77)
+    assert len(h.server.texts(-100123)) == 2
 
 
 async def test_a_restart_mid_hold_continues_with_the_time_that_remains(harness: Harness) -> None:
