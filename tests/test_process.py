@@ -76,31 +76,44 @@ async def test_run_serves_a_user_survives_a_restart_and_never_logs_the_token(
     assert server.protocol_errors == []
 
 
-async def test_run_without_a_token_says_how_to_get_one(tmp_path: Path) -> None:
-    """No token: one clear line pointing to @BotFather and the console, exit status 2."""
+async def run_cli(tmp_path: Path, **env: str) -> tuple[int | None, str]:
+    """Run `python -m bot run` with only the given settings; return its exit status and stderr."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM", "STRETCH"))}
+    environment.update(env)
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run", cwd=tmp_path, env=environment,
         stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     _, err = await process.communicate()
-    assert process.returncode == 2
-    assert "TELEGRAM_BOT_TOKEN is not set: talk to @BotFather" in err.decode()
-    assert "stretchbot console" in err.decode()
+    return process.returncode, err.decode()
+
+
+async def test_run_without_a_token_says_how_to_get_one(tmp_path: Path) -> None:
+    """No token: one line pointing to @BotFather and the console, exit status 2."""
+    status, err = await run_cli(tmp_path)
+    assert status == 2
+    assert err.startswith("stretchbot: TELEGRAM_BOT_TOKEN is not set: talk to @BotFather")
+    assert "stretchbot console" in err and err.count("\n") == 1
 
 
 async def test_a_malformed_setting_names_the_variable(tmp_path: Path) -> None:
     """STRETCHBOT_SPEED=fast stops start-up with a line that names the variable."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM", "STRETCH"))}
-    environment.update(TELEGRAM_BOT_TOKEN=TOKEN, STRETCHBOT_SPEED="fast")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", cwd=tmp_path, env=environment,
-        stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    _, err = await process.communicate()
-    assert process.returncode == 2
-    assert "STRETCHBOT_SPEED: Input should be a valid number" in err.decode()
-    assert TOKEN not in err.decode()
+    status, err = await run_cli(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, STRETCHBOT_SPEED="fast")
+    assert status == 2
+    assert "STRETCHBOT_SPEED: Input should be a valid number" in err
+    assert TOKEN not in err
+
+
+async def test_an_unreachable_bot_api_is_one_line_and_no_token(tmp_path: Path) -> None:
+    """A Bot API nobody answers at: a few retries, then one clear line, exit status 1."""
+    status, err = await run_cli(
+        tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_BASE_URL="http://127.0.0.1:9/bot"
+    )
+    assert status == 1
+    assert err.splitlines()[-1].startswith(
+        "stretchbot: cannot reach the Bot API at http://127.0.0.1:9/bot"
+    )
+    assert "Traceback" not in err and TOKEN not in err
 
 
 def test_log_lines_and_tracebacks_are_redacted(capfd: pytest.CaptureFixture[str]) -> None:
