@@ -241,6 +241,8 @@ class Reminders(_Frozen):
     skipped: Annotated[str, _text("next")]
     gone: Label
     offer_daily: Annotated[str, _text("time")]
+    offer_daily_pick: Text
+    not_set: Text
     days: DayWords
     buttons: ReminderButtons
 

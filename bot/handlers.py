@@ -299,7 +299,7 @@ class Handlers:
 
     async def _event(self, update: Update, event: Event) -> list[str]:
         chat_id = await self._arrived(update)
-        if isinstance(event, (Start, BeginRoutine, Cancel, Help)):
+        if isinstance(event, (Start, BeginRoutine, Cancel, Help, Press)):
             await self.desk.forget_pending(chat_id)
         return await self.coach.handle(chat_id, event, locale=_locale(update))
 

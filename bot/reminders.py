@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from bot.callbacks import Action, Button
 from bot.clock import Clock
-from bot.coach import ChatUnreachable, Outbox
+from bot.coach import ChatUnreachable, Outbox, OutboxUnavailable
 from bot.content import Content, Texts
 from bot.schedule import (
     EVERY_DAY,
@@ -45,7 +45,14 @@ from bot.storage import ReminderRow, Store
 log = logging.getLogger(__name__)
 
 # How many reminders are sent at once; AIORateLimiter keeps the pace within Telegram's limits.
-SEND_CONCURRENCY = 32
+# Few, so a hold's messages wait behind at most a handful of reminders in the rate limiter.
+SEND_CONCURRENCY = 8
+# A reminder whose send failed (Telegram away) is tried again this often (real seconds), until
+# it is later than the grace period.
+RETRY_SECONDS = 60.0
+# A typed answer (a time, a time zone) is waited for this long (real seconds), then text is
+# read as usual again.
+WAIT_SECONDS = 600.0
 
 
 @dataclass(frozen=True)
@@ -55,18 +62,31 @@ class Draft:
     waiting_for: str | None = None  # "time" | "timezone" | None
     time: str | None = None  # "HH:MM"
     days: tuple[int, ...] = ()
+    since: float = 0.0  # when the bot began to wait for a typed answer
 
     @staticmethod
     def load(raw: str | None) -> Draft:
         if not raw:
             return Draft()
         data = json.loads(raw)
-        return Draft(data.get("waiting_for"), data.get("time"), tuple(data.get("days", ())))
+        return Draft(
+            data.get("waiting_for"),
+            data.get("time"),
+            tuple(data.get("days", ())),
+            float(data.get("since", 0.0)),
+        )
 
     def dump(self) -> str | None:
         if self == Draft():
             return None
-        return json.dumps({"waiting_for": self.waiting_for, "time": self.time, "days": self.days})
+        return json.dumps(
+            {
+                "waiting_for": self.waiting_for,
+                "time": self.time,
+                "days": self.days,
+                "since": self.since,
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -75,8 +95,28 @@ class PressResult:
     keep_buttons: bool = False  # the pressed message was redrawn with new buttons
 
 
+_EPOCH = datetime.fromtimestamp(0, UTC)
+
+
 def _hhmm(value: time) -> str:
     return value.strftime("%H:%M")
+
+
+def _time_arg(arg: str) -> time | None:
+    """A time from callback data ("0730"), or None for anything else."""
+    if len(arg) != 4 or not arg.isdigit() or int(arg[:2]) > 23 or int(arg[2:]) > 59:
+        return None
+    return time(int(arg[:2]), int(arg[2:]))
+
+
+def _latest_due(local: time, days: Days, zone: ZoneInfo, now: datetime, since: float) -> datetime:
+    """The latest time at or before `now` the reminder was due (at least `since`, its oldest)."""
+    latest = datetime.fromtimestamp(since, UTC)
+    # Step from a week back at most: the occurrences before that are older still.
+    cursor = max(latest, now - timedelta(days=8))
+    while (following := next_due(local, days, zone, cursor)) <= now:
+        latest = cursor = following
+    return latest
 
 
 class ReminderDesk:
@@ -119,6 +159,9 @@ class ReminderDesk:
     async def _draft(self, chat_id: int) -> Draft:
         return Draft.load((await self.store.chat_settings(chat_id))[1])
 
+    def _waiting(self, what: str) -> Draft:
+        return Draft(waiting_for=what, since=self.clock.now())
+
     async def _save_draft(self, chat_id: int, draft: Draft) -> None:
         await self.store.set_draft(chat_id, draft.dump(), self.clock.now())
 
@@ -151,9 +194,10 @@ class ReminderDesk:
     async def remind(self, chat_id: int, args: Sequence[str], locale: str | None) -> None:
         """/remind, /remind 07:30, /remind 7pm weekdays, /remind off."""
         texts = await self._texts(chat_id, locale)
+        await self._save_draft(chat_id, Draft())
         if not args:
-            await self._save_draft(chat_id, Draft())
-            await self._ask_time(chat_id, texts)
+            if await self._room_for_one_more(chat_id, texts):
+                await self._ask_time(chat_id, texts)
             return
         try:
             request = parse_remind_args(args)
@@ -184,9 +228,12 @@ class ReminderDesk:
         zone, _ = await self._zone(chat_id)
         lines = [texts.reminders.list_header.format(zone=zone.key)]
         buttons = []
+        now = self._now()
         for i, row in enumerate(rows):
             days = self._days_words(texts, row.days)
-            due = datetime.fromtimestamp(row.next_due, UTC)
+            due = datetime.fromtimestamp(row.due_at, UTC)
+            if due < now:  # paused while the user had blocked the bot: from now on
+                due = next_due(parse_time(row.local_time), parse_days_key(row.days), zone, now)
             lines.append(
                 texts.reminders.list_item.format(
                     time=row.local_time, days=days, next=self._when(texts, due, zone)
@@ -216,7 +263,7 @@ class ReminderDesk:
             )
         else:
             await self._say(chat_id, texts.timezone.ask)
-        await self._save_draft(chat_id, Draft(waiting_for="timezone"))
+        await self._save_draft(chat_id, self._waiting("timezone"))
 
     # -- typed answers -----------------------------------------------------------------------
 
@@ -224,6 +271,9 @@ class ReminderDesk:
         """A typed answer the desk was waiting for (a time, a time zone); False if none."""
         draft = await self._draft(chat_id)
         if draft.waiting_for is None:
+            return False
+        if self.clock.now() - draft.since > WAIT_SECONDS:
+            await self._save_draft(chat_id, replace(draft, waiting_for=None))
             return False
         texts = await self._texts(chat_id, locale)
         if draft.waiting_for == "timezone":
@@ -237,9 +287,11 @@ class ReminderDesk:
             except (TimeParseError, DaysParseError):
                 await self._bad_time(chat_id, texts, exc)
                 return True
+            await self._save_draft(chat_id, Draft())
             if isinstance(request, RemindRequest):
-                await self._save_draft(chat_id, Draft())
                 await self._create(chat_id, request.time, request.days, texts)
+            else:  # "off", "stop": the user changed their mind
+                await self._say(chat_id, texts.reminders.not_set)
             return True
         await self._save_draft(chat_id, Draft(time=_hhmm(chosen)))
         await self._ask_days(chat_id, _hhmm(chosen), texts)
@@ -259,13 +311,12 @@ class ReminderDesk:
         texts = await self._texts(chat_id, locale)
         match action:
             case Action.REMIND_TIME if arg == "other":
-                await self._save_draft(chat_id, Draft(waiting_for="time"))
+                await self._save_draft(chat_id, self._waiting("time"))
                 await self._say(chat_id, texts.reminders.ask_custom_time)
-            case Action.REMIND_TIME | Action.REMIND_ADD if len(arg) == 4 and arg.isdigit():
-                chosen = time(int(arg[:2]) % 24, int(arg[2:]) % 60)
+            case Action.REMIND_TIME | Action.REMIND_ADD if (chosen := _time_arg(arg)) is not None:
                 if action == Action.REMIND_ADD:
                     await self._create(chat_id, chosen, EVERY_DAY, texts)
-                else:
+                elif await self._room_for_one_more(chat_id, texts):
                     await self._save_draft(chat_id, Draft(time=_hhmm(chosen)))
                     await self._ask_days(chat_id, _hhmm(chosen), texts)
             case Action.REMIND_DAYS | Action.REMIND_DAY | Action.REMIND_DAYS_DONE:
@@ -283,15 +334,18 @@ class ReminderDesk:
     async def _press_days(
         self, chat_id: int, message_id: int | None, action: Action, arg: str, texts: Texts
     ) -> PressResult:
-        draft = await self._draft(chat_id)
-        if draft.time is None:  # a days button from an earlier, finished set-up
-            await self._ask_time(chat_id, texts)
+        """Days for the time the pressed message shows (its buttons carry that time)."""
+        choice, _, hhmm = arg.rpartition(".") if "." in arg else ("", "", arg)
+        chosen = _time_arg(hhmm)
+        if chosen is None:
             return PressResult(texts.replies.stale_button)
-        chosen = parse_time(draft.time)
-        if action == Action.REMIND_DAYS and arg in ("every_day", "weekdays"):
+        draft = await self._draft(chat_id)
+        if draft.time != _hhmm(chosen):  # an older set-up's buttons: start from what they show
+            draft = Draft(time=_hhmm(chosen))
+        if action == Action.REMIND_DAYS and choice in ("every_day", "weekdays"):
             await self._save_draft(chat_id, Draft())
             await self._create(
-                chat_id, chosen, EVERY_DAY if arg == "every_day" else WEEKDAYS, texts
+                chat_id, chosen, EVERY_DAY if choice == "every_day" else WEEKDAYS, texts
             )
             return PressResult()
         if action == Action.REMIND_DAYS_DONE:
@@ -301,12 +355,12 @@ class ReminderDesk:
             await self._create(chat_id, chosen, frozenset(draft.days), texts)
             return PressResult()
         days = set(draft.days)
-        if action == Action.REMIND_DAY and arg.isdigit() and int(arg) < 7:
-            days ^= {int(arg)}
+        if action == Action.REMIND_DAY and choice.isdigit() and int(choice) < 7:
+            days ^= {int(choice)}
         draft = replace(draft, days=tuple(sorted(days)))
         await self._save_draft(chat_id, draft)
         text = texts.reminders.choose_days.format(time=draft.time)
-        buttons = self._day_buttons(texts, frozenset(draft.days))
+        buttons = self._day_buttons(texts, _hhmm(chosen), frozenset(draft.days))
         if message_id is None:
             await self._say(chat_id, text, *buttons)
         else:
@@ -318,7 +372,10 @@ class ReminderDesk:
     ) -> PressResult:
         row = await self.store.reminder(int(arg)) if arg.isdigit() else None
         if row is None or row.chat_id != chat_id:
-            return PressResult(texts.reminders.gone)
+            if message_id is not None:  # an older listing: show what there is now
+                text, buttons = await self._listing(chat_id, texts)
+                await self.outbox.edit(chat_id, message_id, text, buttons)
+            return PressResult(texts.reminders.gone, keep_buttons=message_id is not None)
         await self.store.delete_reminders(chat_id, row.id)
         self.timers_changed()
         days = self._days_words(texts, row.days)
@@ -336,18 +393,29 @@ class ReminderDesk:
         if row is None or row.chat_id != chat_id:
             return PressResult(texts.reminders.gone)
         zone, _ = await self._zone(chat_id)
-        if action == Action.SNOOZE and minutes.isdigit():
-            snooze_at = self.clock.now() + int(minutes) * 60 / self.speed
+        now = self._now()
+        if action == Action.SNOOZE:
+            if not minutes.isdigit() or int(minutes) not in self.spec.snooze_minutes:
+                return PressResult(texts.replies.stale_button)
+            snooze_at = now.timestamp() + int(minutes) * 60 / self.speed
             await self.store.update_reminder(row, next_due=row.next_due, snooze_at=snooze_at)
             self.timers_changed()
             at = datetime.fromtimestamp(snooze_at, UTC).astimezone(zone)
             await self._say(chat_id, texts.reminders.snoozed.format(time=at.strftime("%H:%M")))
-        else:  # skip today: drop a pending snooze; the next day's reminder stays as it is
-            await self.store.update_reminder(row, next_due=row.next_due, snooze_at=None)
-            due = datetime.fromtimestamp(row.next_due, UTC)
-            await self._say(
-                chat_id, texts.reminders.skipped.format(next=self._when(texts, due, zone))
+            return PressResult()
+        if minutes:
+            return PressResult(texts.replies.stale_button)
+        # Skip today: no snooze, and if this reminder is still to come today, not that either.
+        following = datetime.fromtimestamp(row.next_due, UTC)
+        if following.astimezone(zone).date() == now.astimezone(zone).date():
+            following = next_due(
+                parse_time(row.local_time), parse_days_key(row.days), zone, following
             )
+        await self.store.update_reminder(row, next_due=following.timestamp(), snooze_at=None)
+        self.timers_changed()
+        await self._say(
+            chat_id, texts.reminders.skipped.format(next=self._when(texts, following, zone))
+        )
         return PressResult()
 
     # -- setting up ------------------------------------------------------------------------
@@ -365,27 +433,36 @@ class ReminderDesk:
 
     async def _ask_days(self, chat_id: int, hhmm: str, texts: Texts) -> None:
         b = texts.reminders.buttons
+        arg = hhmm.replace(":", "")
         await self._say(
             chat_id,
             texts.reminders.ask_days.format(time=hhmm),
-            Button(b.every_day, Action.REMIND_DAYS, "every_day", row=0),
-            Button(b.weekdays, Action.REMIND_DAYS, "weekdays", row=0),
-            Button(b.choose_days, Action.REMIND_DAYS, "choose", row=1),
+            Button(b.every_day, Action.REMIND_DAYS, f"every_day.{arg}", row=0),
+            Button(b.weekdays, Action.REMIND_DAYS, f"weekdays.{arg}", row=0),
+            Button(b.choose_days, Action.REMIND_DAYS, f"choose.{arg}", row=1),
         )
 
-    def _day_buttons(self, texts: Texts, chosen: Days) -> tuple[Button, ...]:
+    def _day_buttons(self, texts: Texts, hhmm: str, chosen: Days) -> tuple[Button, ...]:
         b = texts.reminders.buttons
         names = texts.reminders.days.names
+        arg = hhmm.replace(":", "")
         days = [
             Button(
                 b.day_selected.format(day=names[d]) if d in chosen else names[d],
                 Action.REMIND_DAY,
-                str(d),
+                f"{d}.{arg}",
                 row=d // 4,
             )
             for d in range(7)
         ]
-        return (*days, Button(b.done, Action.REMIND_DAYS_DONE, row=2))
+        return (*days, Button(b.done, Action.REMIND_DAYS_DONE, arg, row=2))
+
+    async def _room_for_one_more(self, chat_id: int, texts: Texts) -> bool:
+        """Whether the user may add a reminder; if not, says so before any set-up starts."""
+        if len(await self.store.reminders(chat_id)) < self.spec.max_per_user:
+            return True
+        await self._say(chat_id, texts.reminders.too_many.format(max=self.spec.max_per_user))
+        return False
 
     async def _bad_time(self, chat_id: int, texts: Texts, exc: TimeParseError) -> None:
         r = texts.reminders
@@ -396,9 +473,13 @@ class ReminderDesk:
         existing = await self.store.reminders(chat_id)
         key, hhmm = format_days_key(days), _hhmm(at)
         words = self._days_words(texts, key)
-        if any(r.local_time == hhmm and r.days == key for r in existing):
-            await self._say(chat_id, texts.reminders.duplicate.format(time=hhmm, days=words))
-            return
+        for r in existing:  # the same time on a day both share would come twice
+            if r.local_time == hhmm and parse_days_key(r.days) & days:
+                days_words = self._days_words(texts, r.days)
+                await self._say(
+                    chat_id, texts.reminders.duplicate.format(time=hhmm, days=days_words)
+                )
+                return
         if len(existing) >= self.spec.max_per_user:
             await self._say(chat_id, texts.reminders.too_many.format(max=self.spec.max_per_user))
             return
@@ -414,7 +495,7 @@ class ReminderDesk:
             await self._say(
                 chat_id, texts.reminders.assumed_timezone.format(zone=zone.key, now=local_now)
             )
-            await self._save_draft(chat_id, Draft(waiting_for="timezone"))
+            await self._save_draft(chat_id, self._waiting("timezone"))
 
     async def _set_timezone_from(self, chat_id: int, query: str, texts: Texts) -> None:
         match = find_timezone(query)
@@ -433,7 +514,7 @@ class ReminderDesk:
                 ),
             )
             return
-        await self._save_draft(chat_id, Draft(waiting_for="timezone"))
+        await self._save_draft(chat_id, self._waiting("timezone"))
         shown = query.strip()[:60]
         buttons = [
             Button(key, Action.TIMEZONE, key, row=i) for i, key in enumerate(match.suggestions)
@@ -461,7 +542,14 @@ class ReminderDesk:
         if await self.store.reminders(chat_id):
             return
         texts = await self._texts(chat_id, None)
-        zone, _ = await self._zone(chat_id)
+        zone, chosen = await self._zone(chat_id)
+        if not chosen:  # the time of day here is unknown: let the user pick a local time
+            buttons = [
+                Button(t, Action.REMIND_ADD, t.replace(":", ""), row=i // 3)
+                for i, t in enumerate(self.spec.time_choices)
+            ]
+            await self._say(chat_id, texts.reminders.offer_daily_pick, *buttons)
+            return
         local = self._now().astimezone(zone)
         minutes = round((local.hour * 60 + local.minute) / 5) * 5 % (24 * 60)
         hhmm = f"{minutes // 60:02d}:{minutes % 60:02d}"
@@ -507,34 +595,44 @@ class ReminderDesk:
     async def _fire(self, row: ReminderRow) -> None:
         now = self._now()
         zone, _ = await self._zone(row.chat_id)
-        send = row.snooze_at is not None and row.snooze_at <= now.timestamp()
+        local, days = parse_time(row.local_time), parse_days_key(row.days)
+        send_for: datetime | None = None  # the due time this send answers
+        snooze_at = row.snooze_at
+        if snooze_at is not None and snooze_at <= now.timestamp():
+            snooze_at = None
+            send_for = datetime.fromtimestamp(row.retry_of or row.snooze_at or 0, UTC)
         following = row.next_due
         if row.next_due <= now.timestamp():
-            due = datetime.fromtimestamp(row.next_due, UTC)
-            if late_policy(due, now, self.grace) == "send":
-                send = True
-            else:
-                log.info("reminder %s was %s late; skipped", row.id, now - due)
-            local, days = parse_time(row.local_time), parse_days_key(row.days)
+            # After a long downtime judge the latest missed time, not the oldest.
+            send_for = max(send_for or _EPOCH, _latest_due(local, days, zone, now, row.next_due))
             following = next_due(local, days, zone, now).timestamp()
-        snooze_at = (
-            None
-            if send or row.snooze_at is None or row.snooze_at <= now.timestamp()
-            else row.snooze_at
-        )
+        if send_for is not None and late_policy(send_for, now, self.grace) == "skip":
+            log.info("reminder %s is %s late; skipped", row.id, now - send_for)
+            send_for = None
         # Claim the row before sending: a reminder is never sent twice, even by two processes.
         if not await self.store.update_reminder(row, next_due=following, snooze_at=snooze_at):
             return
-        if send:
-            try:
-                await self._send_reminder(row, zone, now)
-            except asyncio.CancelledError:
-                # Stopped before it went out: give the claim back, so the restart sends it.
-                claimed = replace(row, next_due=following, snooze_at=snooze_at)
+        if send_for is None:
+            return
+        claimed = replace(row, next_due=following, snooze_at=snooze_at, retry_of=None)
+        try:
+            await self._send_reminder(row, zone, now)
+        except asyncio.CancelledError:
+            # Stopped before it went out: give the claim back, so the restart sends it.
+            await self.store.update_reminder(
+                claimed, next_due=row.next_due, snooze_at=row.snooze_at, retry_of=row.retry_of
+            )
+            raise
+        except OutboxUnavailable:
+            retry_at = now.timestamp() + RETRY_SECONDS
+            if late_policy(send_for, datetime.fromtimestamp(retry_at, UTC), self.grace) == "send":
+                log.warning("reminder %s: Telegram unavailable; trying again", row.id)
                 await self.store.update_reminder(
-                    claimed, next_due=row.next_due, snooze_at=row.snooze_at
+                    claimed, next_due=following, snooze_at=retry_at, retry_of=send_for.timestamp()
                 )
-                raise
+                self.timers_changed()
+            else:
+                log.warning("reminder %s: Telegram unavailable past its grace; dropped", row.id)
 
     async def _send_reminder(self, row: ReminderRow, zone: ZoneInfo, now: datetime) -> None:
         texts = await self._texts(row.chat_id, None)

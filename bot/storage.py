@@ -55,6 +55,11 @@ MIGRATIONS: Sequence[str] = (
     CREATE INDEX reminders_next_due ON reminders (next_due);
     CREATE INDEX reminders_snooze_at ON reminders (snooze_at) WHERE snooze_at IS NOT NULL;
     """,
+    # 3: a send that failed is tried again as a snooze; this keeps the time it was due, so the
+    # retries stop once that is longer ago than the grace period.
+    """
+    ALTER TABLE reminders ADD COLUMN retry_of REAL;
+    """,
 )
 
 
@@ -72,6 +77,7 @@ class ReminderRow:
     days: str  # a key from bot.schedule.format_days_key
     next_due: float
     snooze_at: float | None
+    retry_of: float | None = None
 
     @property
     def due_at(self) -> float:
@@ -79,7 +85,7 @@ class ReminderRow:
         return min(self.next_due, self.snooze_at) if self.snooze_at else self.next_due
 
 
-_REMINDER = "SELECT id, chat_id, local_time, days, next_due, snooze_at FROM reminders"
+_REMINDER = "SELECT id, chat_id, local_time, days, next_due, snooze_at, retry_of FROM reminders"
 
 
 class Store(Protocol):
@@ -101,7 +107,12 @@ class Store(Protocol):
     ) -> int: ...
     async def delete_reminders(self, chat_id: int, reminder_id: int | None = None) -> int: ...
     async def update_reminder(
-        self, row: ReminderRow, *, next_due: float, snooze_at: float | None
+        self,
+        row: ReminderRow,
+        *,
+        next_due: float,
+        snooze_at: float | None,
+        retry_of: float | None = None,
     ) -> bool: ...
     async def due_reminders(self, now: float, limit: int = 1000) -> list[ReminderRow]: ...
     async def next_reminder_due(self) -> float | None: ...
@@ -280,13 +291,18 @@ class SqliteStore:
         return cur.rowcount
 
     async def update_reminder(
-        self, row: ReminderRow, *, next_due: float, snooze_at: float | None
+        self,
+        row: ReminderRow,
+        *,
+        next_due: float,
+        snooze_at: float | None,
+        retry_of: float | None = None,
     ) -> bool:
         """Move a reminder on, only if nobody else did since `row` was read (a claim)."""
         cur = await self.db.execute(
-            "UPDATE reminders SET next_due = ?, snooze_at = ? "
+            "UPDATE reminders SET next_due = ?, snooze_at = ?, retry_of = ? "
             "WHERE id = ? AND next_due = ? AND snooze_at IS ?",
-            (next_due, snooze_at, row.id, row.next_due, row.snooze_at),
+            (next_due, snooze_at, retry_of, row.id, row.next_due, row.snooze_at),
         )
         await self.db.commit()
         return cur.rowcount == 1
@@ -294,7 +310,7 @@ class SqliteStore:
     async def due_reminders(self, now: float, limit: int = 1000) -> list[ReminderRow]:
         """Reminders of active chats whose time or snooze has come, earliest first."""
         async with self.db.execute(
-            "SELECT r.id, r.chat_id, r.local_time, r.days, r.next_due, r.snooze_at "
+            "SELECT r.id, r.chat_id, r.local_time, r.days, r.next_due, r.snooze_at, r.retry_of "
             "FROM reminders r JOIN chats c ON c.chat_id = r.chat_id "
             "WHERE c.active = 1 AND (r.next_due <= ? OR r.snooze_at <= ?) "
             "ORDER BY MIN(r.next_due, COALESCE(r.snooze_at, r.next_due)), r.id LIMIT ?",

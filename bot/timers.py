@@ -63,11 +63,11 @@ class TimerLoop:
         self._stopping = False
 
     async def run_due(self) -> int:
-        """Run everything due now, in every source; return how many timers ran."""
-        ran = 0
-        for source in self.sources:
-            ran += await source.run_due()
-        return ran
+        """Run everything due now, every source side by side; return how many timers ran.
+
+        Side by side, so a burst of reminders does not hold up the countdown of a hold.
+        """
+        return sum(await asyncio.gather(*(source.run_due() for source in self.sources)))
 
     async def next_due(self) -> float | None:
         """The earliest due time of any source, or None when no timer is set."""

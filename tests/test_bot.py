@@ -65,7 +65,7 @@ async def test_the_full_routine_from_start_to_summary(harness: Harness) -> None:
         "• Exercise 2: side-lying stretch: both sides, 30 s each\n\n"
         "To do it again, type /routine at any time."
     )
-    assert h.texts()[-1].startswith("Shall I remind you every day at")  # no reminder yet
+    assert h.texts()[-1].startswith("Shall I remind you every day")  # no reminder yet
     assert stored(h, "routine") is None and stored(h, "wake_at") is None
     # welcome, disclaimer, warm-up check; per side: card, start, countdown, 2 cues, release;
     # three rests; summary and the reminder offer.

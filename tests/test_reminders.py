@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from bot import handlers
 from tests.conftest import CHAT, Harness
 
 # Friday 27 March 2026, 06:00 UTC: 07:00 in Berlin, two days before its clocks go forward.
@@ -92,7 +93,7 @@ async def test_skip_today_drops_the_snooze_but_not_tomorrow(h: Harness) -> None:
     await h.process(
         h.server.user_presses(CHAT, reminder.message_id, "sc1:skip:1", check_buttons=False)
     )
-    assert h.last().text == "Skipped for today. Next reminder: Sat 28 Mar, 06:10."
+    assert h.last().text == "Skipped for today. This reminder comes next on Sat 28 Mar, 06:10."
     await h.advance(2 * 3600)
     assert reminders_sent(h) == 1
     await h.advance(22 * 3600)
@@ -234,18 +235,41 @@ async def test_a_blocked_user_is_not_retried_and_comes_back_with_unblock(h: Harn
     assert reminders_sent(h) == 1
 
 
-async def test_the_end_of_the_routine_offers_a_daily_reminder(h: Harness) -> None:
-    """After the last stretch a user with no reminder gets one button to set a daily one."""
+async def finish_the_routine(h: Harness) -> None:
     await h.send("/start")
     await h.tap("I understand, continue")
     await h.tap("I'm warm")
     for _ in range(4):
         await h.tap("Start hold")
         await h.advance(45)
+
+
+async def test_the_end_of_the_routine_offers_a_daily_reminder_at_this_time(h: Harness) -> None:
+    """After the last stretch, a user with a zone and no reminder gets one button for now."""
+    await h.send("/timezone Europe/Berlin")
+    await finish_the_routine(h)
     assert utc(h) == "2026-03-27T06:03+00:00"
-    assert h.last().button_texts == ["Yes, daily at 06:00"]  # now, to the nearest 5 minutes
-    await h.tap("Yes, daily at 06:00")
-    assert rows(h) == [("06:00", "every_day", "2026-03-28T06:00+00:00", None)]
+    assert h.last().button_texts == ["Yes, daily at 07:00"]  # local now, to the nearest 5 min
+    await h.tap("Yes, daily at 07:00")
+    assert rows(h) == [("07:00", "every_day", "2026-03-28T06:00+00:00", None)]
+
+
+async def test_without_a_zone_the_offer_lets_the_user_pick_a_local_time(h: Harness) -> None:
+    """Not knowing the user's time of day, the offer shows times to pick, in their own zone."""
+    await finish_the_routine(h)
+    assert h.last().text == "Shall I remind you every day to stretch again? Pick a time:"
+    await h.tap("08:00")
+    await h.send("/timezone Europe/Berlin")
+    assert rows(h) == [
+        ("08:00", "every_day", "2026-03-27T07:00+00:00", None)
+    ]  # today, 08:00 Berlin
+
+
+async def test_no_reminder_is_offered_to_a_user_who_has_one(h: Harness) -> None:
+    """A user with a reminder finishes the routine with the summary, and no offer."""
+    await h.send("/remind 20:00")
+    await finish_the_routine(h)
+    assert h.last().text.startswith("Well done, that's the whole routine")
 
 
 async def test_a_reminder_keeps_its_local_time_across_the_spring_change(h: Harness) -> None:
@@ -290,3 +314,139 @@ async def test_a_reminder_cut_off_by_a_shutdown_is_sent_after_the_restart(
     await h.start()
     await h.advance(0)
     assert reminders_sent(h) == 1
+
+
+async def test_after_days_away_todays_reminder_is_still_sent_within_grace(h: Harness) -> None:
+    """Down for two days and back 5 minutes after today's time: today's reminder goes out."""
+    await h.send("/remind 06:30")
+    await h.stop()
+    h.clock.advance(2 * 24 * 3600 + 35 * 60)
+    await h.start()
+    await h.advance(0)
+    assert reminders_sent(h) == 1
+    assert rows(h) == [("06:30", "every_day", "2026-03-30T06:30+00:00", None)]
+
+
+async def test_a_snooze_missed_by_hours_is_not_sent(h: Harness) -> None:
+    """A snoozed reminder that fell due while the bot was down for hours is skipped."""
+    await h.send("/remind 06:10")
+    await h.advance(10 * 60)
+    await h.tap("In 15 min")
+    await h.stop()
+    h.clock.advance(6 * 3600)
+    await h.start()
+    await h.advance(0)
+    assert reminders_sent(h) == 1
+    assert rows(h)[0][3] is None
+
+
+async def test_telegram_away_at_the_due_time_is_retried_within_grace(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sends that fail at 06:30 are tried again each minute; the reminder arrives once, late."""
+    monkeypatch.setattr(handlers, "RETRY_PAUSES", (0.0, 0.0))
+    await h.send("/remind 06:30")
+    await h.advance(29 * 60)
+    h.server.inject_error("sendMessage", status=502, description="Bad Gateway", times=6)
+    await h.advance(60)
+    assert reminders_sent(h) == 0
+    await h.advance(60)
+    assert reminders_sent(h) == 0
+    await h.advance(60)
+    assert reminders_sent(h) == 1 and utc(h) == "2026-03-27T06:32+00:00"
+    await h.advance(3600)
+    assert reminders_sent(h) == 1
+
+
+async def test_waiting_for_a_zone_ends_with_a_routine_button(h: Harness) -> None:
+    """After the assumed-zone question, pressing on with the routine reads text as usual again."""
+    await h.send("/remind 06:05")
+    await h.advance(5 * 60)
+    await h.tap("Start now")
+    await h.tap("I understand, continue")
+    await h.send("how long does this take?")
+    assert h.last().text.startswith("Please tell me with a button: are you warm")
+
+
+async def test_waiting_for_a_typed_time_expires(h: Harness) -> None:
+    """ "Another time" waits ten minutes for a time; later text is read as usual."""
+    await h.send("/remind")
+    await h.tap("Another time")
+    h.clock.advance(11 * 60)
+    await h.send("ok")
+    assert h.last().text.startswith("Type /routine to start the stretching routine")
+
+
+async def test_off_instead_of_a_time_cancels_the_set_up(h: Harness) -> None:
+    """ "off" typed where a time is expected is answered and ends the set-up."""
+    await h.send("/remind")
+    await h.tap("Another time")
+    await h.send("off")
+    assert h.last().text == "OK, no new reminder."
+    await h.send("7pm")
+    assert h.last().text.startswith("Type /routine")
+
+
+async def test_days_buttons_of_an_older_set_up_keep_their_own_time(h: Harness) -> None:
+    """ "Every day" under "at 18:00" makes an 18:00 reminder even after a newer set-up began."""
+    await h.send("/remind")
+    await h.tap("18:00")
+    older = h.last()
+    await h.send("/remind")
+    await h.tap("07:00")
+    await h.tap("Every day", message_id=older.message_id)
+    assert h.texts()[-2].startswith("Done: I'll remind you at 18:00 every day.")
+
+
+async def test_skip_on_yesterdays_reminder_skips_todays(h: Harness) -> None:
+    """ "Skip today" pressed before today's time, on yesterday's reminder, skips today's."""
+    await h.send("/remind 06:30")
+    await h.advance(30 * 60)
+    yesterday = h.last()
+    h.clock.set(datetime(2026, 3, 28, 5, 50, tzinfo=UTC).timestamp())  # type: ignore[union-attr]
+    await h.tap("Skip today", message_id=yesterday.message_id)
+    assert h.last().text == "Skipped for today. This reminder comes next on Sun 29 Mar, 06:30."
+    await h.advance(3600)
+    assert reminders_sent(h) == 1
+
+
+async def test_an_overlapping_reminder_is_a_duplicate(h: Harness) -> None:
+    """The same time on a day another reminder already covers is refused."""
+    await h.send("/remind 06:10")
+    await h.send("/remind 6:10am weekdays")
+    assert h.last().text == "You already have a reminder at 06:10 every day."
+    assert len(rows(h)) == 1
+
+
+async def test_deleting_from_an_older_listing_shows_the_current_one(h: Harness) -> None:
+    """Deleting the same reminder from a second listing keeps that listing's other buttons."""
+    await h.send("/remind 07:00")
+    await h.send("/remind 08:00")
+    await h.send("/reminders")
+    first = h.last()
+    await h.send("/reminders")
+    second = h.last()
+    await h.tap("Delete 07:00 every day", message_id=first.message_id)
+    await h.tap("Delete 07:00 every day", message_id=second.message_id)
+    assert h.server.callback_answers[-1]["text"] == "That reminder no longer exists."
+    assert second.button_texts == ["Delete 08:00 every day"]
+
+
+@pytest.mark.parametrize("data", ["sc1:snooze:1.999999999999", "sc1:snooze:1", "sc1:skip:1.15"])
+async def test_made_up_snooze_data_is_refused(h: Harness, data: str) -> None:
+    """Callback data no button of ours carries changes nothing."""
+    await h.send("/remind 06:10")
+    await h.advance(10 * 60)
+    reminder = h.last()
+    await h.process(h.server.user_presses(CHAT, reminder.message_id, data, check_buttons=False))
+    assert h.server.callback_answers[-1]["text"] == "That button is from an earlier step."
+    assert rows(h) == [("06:10", "every_day", "2026-03-28T06:10+00:00", None)]
+
+
+async def test_a_sixth_reminder_by_buttons_is_refused_at_once(h: Harness) -> None:
+    """With five reminders, /remind says so before asking for a time."""
+    for hour in range(10, 15):
+        await h.send(f"/remind {hour}:00")
+    await h.send("/remind")
+    assert h.last().text.startswith("You already have 5 reminders")
+    assert h.last().buttons == []
