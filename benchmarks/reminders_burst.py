@@ -19,6 +19,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from telegram import Update
+
 from bot.app import StretchBot
 from bot.config import Settings
 from bot.content import load_content
@@ -77,11 +79,46 @@ async def main(users: int, rate_limit: bool, lead: float) -> None:
         rearm = time.perf_counter() - t0
         assert next_due is not None and abs(next_due - due) < 1e-3
 
+        # Meanwhile one user holds a stretch that ends 5 s into the burst.
+        holder = users + 1
+        for text in ("/start", None, None):
+            update = (
+                server.user_sends(holder, text)
+                if text
+                else server.user_presses(
+                    holder,
+                    server.last(holder).message_id,
+                    server.last(holder).buttons[0][0].callback_data or "",
+                )
+            )
+            await bot.app.process_update(Update.de_json(update, bot.app.bot))
+        await asyncio.sleep(max(0.0, due - time.time() - 25))  # a 30 s hold ending at due + 5
+        press = server.user_presses(
+            holder,
+            server.last(holder).message_id,
+            server.last(holder).buttons[0][0].callback_data or "",
+        )
+        hold_started = time.time()
+        await bot.app.process_update(Update.de_json(press, bot.app.bot))
+        released: list[float] = []
+        server.add_listener(
+            lambda e: (
+                released.append(time.time())
+                if e.kind == "sent"
+                and e.chat_id == holder
+                and e.message
+                and "Time's up" in e.message.text
+                else None
+            )
+        )
+
         await server.wait_until(lambda: len(sent_at) >= users, within=lead + users / 10 + 60)
+        await server.wait_until(lambda: bool(released), within=60)
         await bot.shutdown()
         await bot.app.shutdown()
 
     late = sorted(t - due for t in sent_at)
+    assert released
     print(f"users: {users}, AIORateLimiter: {'on' if rate_limit else 'off'}")
     print(f"seeding {users} reminders: {seeded:.2f} s")
     print(
@@ -93,12 +130,15 @@ async def main(users: int, rate_limit: bool, lead: float) -> None:
         f"p95 {late[int(len(late) * 0.95) - 1]:.2f} s, last {late[-1]:.2f} s"
     )
     print(f"sent: {len(late)} reminders (each once: {len(late) == users})")
+    print(
+        f"a 30 s hold running through the burst ended {released[0] - hold_started - 30:.2f} s late"
+    )
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--no-rate-limit", action="store_true")
-    parser.add_argument("--lead", type=float, default=3.0, help="seconds from start to due time")
+    parser.add_argument("--lead", type=float, default=26.0, help="seconds from start to due time")
     args = parser.parse_args()
     asyncio.run(main(args.users, not args.no_rate_limit, args.lead))

@@ -498,7 +498,7 @@ class ReminderDesk:
             await self._save_draft(chat_id, self._waiting("timezone"))
 
     async def _set_timezone_from(self, chat_id: int, query: str, texts: Texts) -> None:
-        match = find_timezone(query)
+        match = find_timezone(query, at=self._now())
         tz = texts.timezone
         if isinstance(match, TimezoneFound):
             await self.store.set_timezone(chat_id, match.key, self.clock.now())

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot import schedule
 from bot.schedule import (
     EVERY_DAY,
+    PLACE_ZONES,
     WEEKDAYS,
     WEEKENDS,
     DaysParseError,
@@ -552,19 +555,18 @@ def test_late_policy_rejects_negative_grace() -> None:
         ("sao paulo", "America/Sao_Paulo"),
         ("São Paulo", "America/Sao_Paulo"),
         ("kyiv", "Europe/Kyiv"),
-        ("kiev", "Europe/Kiev"),
+        ("kiev", "Europe/Kyiv"),
         ("buenos aires", "America/Argentina/Buenos_Aires"),
         ("Berlin, Germany", "Europe/Berlin"),
         ("amsterdam", "Europe/Amsterdam"),
         ("UTC", "UTC"),
         ("utc", "UTC"),
-        ("GMT", "GMT"),
         ("US/Eastern", "America/New_York"),
         ("Pacific/Kiritimati", "Pacific/Kiritimati"),
     ],
 )
 def test_find_timezone_exact(query: str, key: str) -> None:
-    """IANA keys (any case), city names (with spaces or accents) and UTC/GMT match exactly."""
+    """IANA keys (any case), city names (with spaces or accents) and UTC match exactly."""
     match = find_timezone(query)
     assert isinstance(match, TimezoneFound)
     assert match.key == key
@@ -612,6 +614,426 @@ def test_find_timezone_ambiguous_city_gives_suggestions() -> None:
 def test_find_timezone_aliases_of_one_zone_are_not_ambiguous(query: str) -> None:
     """A city listed under two keys that tzdata links to one zone matches exactly."""
     assert isinstance(find_timezone(query), TimezoneFound)
+
+
+def _default_index() -> TimezoneIndex:
+    """The index find_timezone uses, built over the installed tz database."""
+    return schedule._default_index()
+
+
+def _offered(match: TimezoneFound | TimezoneSuggestions) -> tuple[str, ...]:
+    """Every key a match returns: the found key, or the suggestions."""
+    return (match.key,) if isinstance(match, TimezoneFound) else match.suggestions
+
+
+def _offsets_2026(key: str) -> set[timedelta | None]:
+    """The UTC offsets of ``key`` in mid-January and mid-July 2026."""
+    zone = ZoneInfo(key)
+    return {utc(2026, month, 15, 12).astimezone(zone).utcoffset() for month in (1, 7)}
+
+
+@pytest.mark.parametrize(
+    ("query", "key"),
+    [
+        ("delhi", "Asia/Kolkata"),
+        ("New Delhi", "Asia/Kolkata"),
+        ("mumbai", "Asia/Kolkata"),
+        ("bangalore", "Asia/Kolkata"),
+        ("beijing", "Asia/Shanghai"),
+        ("san francisco", "America/Los_Angeles"),
+        ("sanfrancisco", "America/Los_Angeles"),
+        ("boston", "America/New_York"),
+        ("seattle", "America/Los_Angeles"),
+        ("miami", "America/New_York"),
+        ("houston", "America/Chicago"),
+        ("dallas", "America/Chicago"),
+        ("atlanta", "America/New_York"),
+        ("munich", "Europe/Berlin"),
+        ("München", "Europe/Berlin"),
+        ("frankfurt", "Europe/Berlin"),
+        ("milan", "Europe/Rome"),
+        ("barcelona", "Europe/Madrid"),
+        ("wellington", "Pacific/Auckland"),
+        ("ottawa", "America/Toronto"),
+        ("edinburgh", "Europe/London"),
+        ("NYC", "America/New_York"),
+        ("LA", "America/Los_Angeles"),
+        ("SF", "America/Los_Angeles"),
+        ("DC", "America/New_York"),
+        ("Washington, D.C.", "America/New_York"),
+        ("st petersburg", "Europe/Moscow"),
+        ("St. Petersburg", "Europe/Moscow"),
+        ("saint petersburg", "Europe/Moscow"),
+        ("saint louis", "America/Chicago"),
+        ("salvador", "America/Bahia"),
+        ("germany", "Europe/Berlin"),
+        ("india", "Asia/Kolkata"),
+        ("uk", "Europe/London"),
+        ("United Kingdom", "Europe/London"),
+        ("england", "Europe/London"),
+        ("scotland", "Europe/London"),
+        ("wales", "Europe/London"),
+        ("china", "Asia/Shanghai"),
+        ("japan", "Asia/Tokyo"),
+        ("spain", "Europe/Madrid"),
+        ("france", "Europe/Paris"),
+        ("italy", "Europe/Rome"),
+        ("netherlands", "Europe/Amsterdam"),
+        ("poland", "Europe/Warsaw"),
+        ("ukraine", "Europe/Kyiv"),
+        ("turkey", "Europe/Istanbul"),
+        ("south africa", "Africa/Johannesburg"),
+        ("egypt", "Africa/Cairo"),
+        ("nigeria", "Africa/Lagos"),
+        ("kenya", "Africa/Nairobi"),
+        ("israel", "Asia/Jerusalem"),
+        ("saudi arabia", "Asia/Riyadh"),
+        ("UAE", "Asia/Dubai"),
+        ("singapore", "Asia/Singapore"),
+        ("south korea", "Asia/Seoul"),
+        ("korea", "Asia/Seoul"),
+        ("thailand", "Asia/Bangkok"),
+        ("vietnam", "Asia/Ho_Chi_Minh"),
+        ("philippines", "Asia/Manila"),
+        ("new zealand", "Pacific/Auckland"),
+        ("argentina", "America/Argentina/Buenos_Aires"),
+        ("colombia", "America/Bogota"),
+        ("peru", "America/Lima"),
+        ("chile", "America/Santiago"),
+        ("ireland", "Europe/Dublin"),
+        ("portugal", "Europe/Lisbon"),
+        ("Victoria, Canada", "America/Vancouver"),
+        ("Mumbai, India", "Asia/Kolkata"),
+    ],
+)
+def test_find_timezone_curated_places(query: str, key: str) -> None:
+    """Well-known cities, short forms and single-zone countries that are not keys match."""
+    match = find_timezone(query)
+    assert isinstance(match, TimezoneFound)
+    assert match.key == key
+
+
+@pytest.mark.parametrize(
+    ("query", "suggestions"),
+    [
+        (
+            "usa",
+            (
+                "America/New_York",
+                "America/Chicago",
+                "America/Los_Angeles",
+                "America/Denver",
+                "America/Phoenix",
+            ),
+        ),
+        ("united states", ("America/New_York", "America/Chicago", "America/Los_Angeles")),
+        ("US", ("America/New_York", "America/Chicago", "America/Los_Angeles")),
+        ("canada", ("America/Toronto", "America/Vancouver", "America/Edmonton")),
+        ("australia", ("Australia/Sydney", "Australia/Melbourne", "Australia/Brisbane")),
+        ("russia", ("Europe/Moscow", "Asia/Yekaterinburg")),
+        ("brazil", ("America/Sao_Paulo", "America/Manaus")),
+        ("mexico", ("America/Mexico_City",)),
+        ("indonesia", ("Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura")),
+        ("washington", ("America/New_York", "America/Los_Angeles")),
+        ("victoria", ("America/Vancouver", "Australia/Melbourne")),
+        ("Smalltown, USA", ("America/New_York", "America/Chicago")),
+    ],
+)
+def test_find_timezone_places_spanning_zones_are_ambiguous(
+    query: str, suggestions: tuple[str, ...]
+) -> None:
+    """Countries and names spanning several zones offer their main zones, most populous first."""
+    match = find_timezone(query)
+    assert isinstance(match, TimezoneSuggestions)
+    assert match.reason == "ambiguous"
+    assert match.suggestions[: len(suggestions)] == suggestions
+    assert len(match.suggestions) <= 5
+
+
+@pytest.mark.parametrize(
+    ("query", "key"),
+    [
+        ("Australia/Victoria", "Australia/Melbourne"),
+        ("Australia/LHI", "Australia/Lord_Howe"),
+        ("Brazil/East", "America/Sao_Paulo"),
+        ("Canada/Eastern", "America/Toronto"),
+        ("US/Pacific", "America/Los_Angeles"),
+        ("Europe/Kiev", "Europe/Kyiv"),
+        ("Asia/Calcutta", "Asia/Kolkata"),
+        ("GB", "Europe/London"),
+        ("Navajo", "America/Denver"),
+    ],
+)
+def test_find_timezone_legacy_key_resolves_to_its_target(query: str, key: str) -> None:
+    """A legacy alias typed as a full key is accepted as the zone it links to."""
+    match = find_timezone(query)
+    assert isinstance(match, TimezoneFound)
+    assert match.key == key
+
+
+@pytest.mark.parametrize(
+    ("query", "key"),
+    [
+        ("amsterdam", "Europe/Amsterdam"),
+        ("Europe/Amsterdam", "Europe/Amsterdam"),
+        ("oslo", "Europe/Oslo"),
+        ("stockholm", "Europe/Stockholm"),
+        ("kuala lumpur", "Asia/Kuala_Lumpur"),
+    ],
+)
+def test_find_timezone_keeps_current_place_keys_that_are_links(query: str, key: str) -> None:
+    """A link listed in zone.tab is the current key of its place and is returned as is."""
+    match = find_timezone(query)
+    assert isinstance(match, TimezoneFound)
+    assert match.key == key
+
+
+@pytest.mark.parametrize(
+    ("query", "unwanted"),
+    [
+        ("delhi", "Australia/LHI"),
+        ("lhi", "Australia/LHI"),
+        ("victoria", "Australia/Victoria"),
+        ("west", "Australia/West"),
+        ("north", "Australia/North"),
+        ("east", "Brazil/East"),
+        ("eastern", "Canada/Eastern"),
+        ("pacific", "US/Pacific"),
+        ("china", "Asia/Chita"),
+        ("china", "Europe/Chisinau"),
+        ("st petersburg", "America/Indiana/Petersburg"),
+        ("salvador", "America/El_Salvador"),
+    ],
+)
+def test_find_timezone_reviewer_misses_are_gone(query: str, unwanted: str) -> None:
+    """Legacy alias keys and lookalike city names are no longer offered for these inputs."""
+    assert unwanted not in _offered(find_timezone(query))
+
+
+@pytest.mark.parametrize("query", ["UTC", "utc", "Z", "Zulu", "UCT", "Etc/UTC", "etc/utc"])
+def test_find_timezone_utc_names_are_exact(query: str) -> None:
+    """The names of UTC itself set the zone "UTC"."""
+    match = find_timezone(query)
+    assert isinstance(match, TimezoneFound)
+    assert match.key == "UTC"
+
+
+@pytest.mark.parametrize(
+    ("query", "first", "also"),
+    [
+        ("GMT", "Europe/London", ("UTC",)),
+        ("gmt", "Europe/London", ("UTC",)),
+        ("Etc/GMT", "Europe/London", ("UTC",)),
+        ("BST", "Europe/London", ()),
+        ("SGT", "Asia/Singapore", ()),
+        ("HKT", "Asia/Hong_Kong", ()),
+        ("IST", "Asia/Kolkata", ("Europe/Dublin", "Asia/Jerusalem")),
+        ("JST", "Asia/Tokyo", ()),
+        ("KST", "Asia/Seoul", ()),
+        ("AEST", "Australia/Sydney", ()),
+        ("AEDT", "Australia/Sydney", ()),
+        ("CET", "Europe/Berlin", ("Europe/Paris",)),
+        ("CEST", "Europe/Berlin", ("Europe/Paris",)),
+        ("EST", "America/New_York", ()),
+        ("EDT", "America/New_York", ()),
+        ("CST", "America/Chicago", ("Asia/Shanghai",)),
+        ("CDT", "America/Chicago", ()),
+        ("MST", "America/Denver", ("America/Phoenix",)),
+        ("PST", "America/Los_Angeles", ()),
+        ("PDT", "America/Los_Angeles", ()),
+        ("EST5EDT", "America/New_York", ()),
+    ],
+)
+def test_find_timezone_abbreviations_offer_places(
+    query: str, first: str, also: tuple[str, ...]
+) -> None:
+    """Abbreviations, GMT included, are never exact: the likeliest places are offered first."""
+    match = find_timezone(query)
+    assert isinstance(match, TimezoneSuggestions)
+    assert match.reason == "abbreviation"
+    assert match.suggestions[0] == first
+    assert set(also) <= set(match.suggestions)
+    assert len(match.suggestions) <= 5
+
+
+def test_find_timezone_bst_offers_only_london() -> None:
+    """BST is British Summer Time: London is the one place offered."""
+    assert find_timezone("BST") == TimezoneSuggestions("BST", "abbreviation", ("Europe/London",))
+
+
+@pytest.mark.parametrize(
+    ("query", "hours", "must_offer"),
+    [
+        ("UTC+2", 2, "Africa/Johannesburg"),
+        ("GMT+2", 2, "Europe/Berlin"),
+        ("utc + 2", 2, "Africa/Cairo"),
+        ("+02:00", 2, "Europe/Kyiv"),
+        ("UTC-5", -5, "America/New_York"),
+        ("UTC\u22125", -5, "America/Bogota"),
+        ("GMT-3", -3, "America/Sao_Paulo"),
+        ("UTC+5:30", 5.5, "Asia/Kolkata"),
+        ("+0545", 5.75, "Asia/Kathmandu"),
+        ("UTC+8", 8, "Asia/Shanghai"),
+        ("UTC+0", 0, "UTC"),
+        ("UTC+14", 14, "Pacific/Kiritimati"),
+    ],
+)
+def test_find_timezone_offsets_offer_zones_at_that_offset(
+    query: str, hours: float, must_offer: str
+) -> None:
+    """A typed UTC offset is never set as a fixed zone: zones at that offset are offered."""
+    match = find_timezone(query)
+    assert isinstance(match, TimezoneSuggestions)
+    assert match.reason == "abbreviation"
+    assert must_offer in match.suggestions
+    assert 0 < len(match.suggestions) <= 5
+    for key in match.suggestions:
+        assert timedelta(hours=hours) in _offsets_2026(key)
+
+
+@pytest.mark.parametrize(
+    ("query", "first"),
+    [("UTC-5", "America/New_York"), ("UTC+5:30", "Asia/Kolkata"), ("UTC+0", "UTC")],
+)
+def test_find_timezone_offset_suggestions_start_with_the_biggest_zone(
+    query: str, first: str
+) -> None:
+    """The most populous zone at an offset is offered first."""
+    match = find_timezone(query)
+    assert isinstance(match, TimezoneSuggestions)
+    assert match.suggestions[0] == first
+
+
+def test_find_timezone_etc_gmt_offers_both_readings() -> None:
+    """Etc/GMT+2 means UTC-2 in POSIX but reads as UTC+2: zones for both are offered."""
+    match = find_timezone("Etc/GMT+2")
+    assert isinstance(match, TimezoneSuggestions)
+    assert match.reason == "abbreviation"
+    offsets = [_offsets_2026(key) for key in match.suggestions]
+    assert timedelta(hours=2) in offsets[0]
+    assert any(timedelta(hours=-2) in found for found in offsets)
+
+
+def test_find_timezone_etc_gmt_minus_14_is_kiritimati() -> None:
+    """Etc/GMT-14 can only mean UTC+14, so Kiritimati is offered."""
+    assert find_timezone("Etc/GMT-14") == TimezoneSuggestions(
+        "Etc/GMT-14", "abbreviation", ("Pacific/Kiritimati",)
+    )
+
+
+@pytest.mark.parametrize("query", ["UTC+20", "GMT-13", "UTC+7:61"])
+def test_find_timezone_impossible_offset_is_unknown(query: str) -> None:
+    """An offset no place on Earth uses finds nothing and offers nothing."""
+    assert find_timezone(query) == TimezoneSuggestions(query, "unknown", ())
+
+
+@pytest.mark.parametrize(
+    ("at", "first", "absent"),
+    [
+        (utc(2026, 7, 1), "Europe/Berlin", "Europe/Kyiv"),
+        (utc(2026, 1, 15), "Africa/Cairo", "Europe/Berlin"),
+    ],
+)
+def test_find_timezone_offset_at_an_instant(at: datetime, first: str, absent: str) -> None:
+    """Given ``at``, only zones at the typed offset at that instant are offered."""
+    match = find_timezone("UTC+2", at=at)
+    assert isinstance(match, TimezoneSuggestions)
+    assert match.suggestions[0] == first
+    assert absent not in match.suggestions
+    assert all(
+        at.astimezone(ZoneInfo(k)).utcoffset() == timedelta(hours=2) for k in match.suggestions
+    )
+
+
+@pytest.mark.parametrize(
+    "query", sorted(k for k in zoneinfo.available_timezones() if k.startswith("Etc/"))
+)
+def test_find_timezone_never_returns_etc_keys(query: str) -> None:
+    """Etc keys other than UTC are never found nor suggested, whatever is typed."""
+    match = find_timezone(query)
+    assert not isinstance(match, TimezoneFound) or match.key == "UTC"
+    assert not any(k.startswith("Etc/") for k in _offered(match))
+
+
+def test_place_table_is_consistent() -> None:
+    """Every curated place names at most five current, loadable zones and is found as listed."""
+    index = _default_index()
+    assert len(PLACE_ZONES) >= 300
+    for name, zones in PLACE_ZONES.items():
+        assert 1 <= len(zones) <= 5, name
+        assert set(zones) <= index.storable, name
+        expected: TimezoneFound | TimezoneSuggestions = (
+            TimezoneFound(zones[0], ZoneInfo(zones[0]))
+            if len(zones) == 1
+            else TimezoneSuggestions(name, "ambiguous", zones)
+        )
+        assert find_timezone(name) == expected
+
+
+def _sweep_queries() -> list[str]:
+    """Every curated name, plus misspellings dropping its first, middle or last letter."""
+    queries: list[str] = []
+    for name in PLACE_ZONES:
+        queries.append(name)
+        for i in {0, len(name) // 2, len(name) - 1}:
+            queries.append(name[:i] + name[i + 1 :])
+    return [q for q in dict.fromkeys(queries) if q.strip()]
+
+
+def test_find_timezone_sweep_never_offers_legacy_or_etc_keys() -> None:
+    """Over curated names and their misspellings, no result is a legacy alias or Etc key."""
+    index = _default_index()
+    queries = _sweep_queries()
+    assert len(queries) > 1000
+    for query in queries:
+        for key in _offered(find_timezone(query)):
+            assert key not in index.legacy_aliases, (query, key)
+            assert key in index.storable, (query, key)
+            assert not key.startswith("Etc/"), (query, key)
+
+
+def test_find_timezone_misspelled_places_offer_their_zone() -> None:
+    """Dropping one letter of a curated name of six letters or more still offers its zone."""
+    for name, zones in PLACE_ZONES.items():
+        if len(name) < 6:
+            continue
+        for i in {0, len(name) // 2, len(name) - 1}:
+            query = name[:i] + name[i + 1 :]
+            assert zones[0] in _offered(find_timezone(query)), (name, query)
+
+
+@pytest.mark.parametrize(
+    ("query", "first"),
+    [
+        ("mumbia", "Asia/Kolkata"),
+        ("bejing", "Asia/Shanghai"),
+        ("san fran", "America/Los_Angeles"),
+        ("los", "America/Los_Angeles"),
+        ("chna", "Asia/Shanghai"),
+    ],
+)
+def test_find_timezone_similar_ranks_prefixes_and_big_places_first(query: str, first: str) -> None:
+    """Unknown text offers names starting with it, then close spellings, biggest places first."""
+    match = find_timezone(query)
+    assert isinstance(match, TimezoneSuggestions)
+    assert match.reason == "unknown"
+    assert match.suggestions[0] == first
+
+
+def test_timezone_index_legacy_links_are_not_cities() -> None:
+    """In a custom index, a link outside ``locations`` is no city but resolves as a key."""
+    index = TimezoneIndex(
+        ["Europe/Brussels", "Europe/Amsterdam", "Australia/Melbourne", "Australia/Chisholm"],
+        {"Europe/Amsterdam": "Europe/Brussels", "Australia/Chisholm": "Australia/Melbourne"},
+        {"Europe/Brussels", "Europe/Amsterdam", "Australia/Melbourne"},
+    )
+    assert index.find("amsterdam") == TimezoneFound(
+        "Europe/Amsterdam", ZoneInfo("Europe/Amsterdam")
+    )
+    assert index.find("chisholm") == TimezoneSuggestions("chisholm", "unknown", ())
+    found = index.find("Australia/Chisholm")
+    assert isinstance(found, TimezoneFound)
+    assert found.key == "Australia/Melbourne"
 
 
 @pytest.mark.parametrize(
