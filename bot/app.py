@@ -77,7 +77,7 @@ class StretchBot:
         self.coach.routine_finished = self.desk.offer_daily
         self.handlers = Handlers(self.coach, self.desk, content, self.store, self.clock)
         self.handlers.register(self.app)
-        # One loop serves every timer: the routine's (holds, rests) and the reminders.
+        # Timers live in the database: the routine's (holds, rests) and the reminders.
         self.timers = TimerLoop(
             self.clock,
             [
@@ -85,7 +85,7 @@ class StretchBot:
                 TimerSource(self.desk.next_due, self.desk.run_due),
             ],
         )
-        self.coach.timers_changed = self.desk.timers_changed = self.timers.wakeup.set
+        self.coach.timers_changed = self.desk.timers_changed = self.timers.poke
 
     async def _post_init(self, app: Application) -> None:  # type: ignore[type-arg]
         await self.startup()

@@ -1,7 +1,7 @@
-"""The timer loop: sleeps until the earliest due row in the database, then runs what is due.
+"""The timer loops: each sleeps until the earliest due row of its source, then runs it.
 
 The database is the source of truth for every timer (see storage), so there is nothing to
-re-arm at start-up beyond starting this loop: overdue rows run at once, and the routine decides
+re-arm at start-up beyond starting these loops: overdue rows run at once, and the routine decides
 what a late timer means. python-telegram-bot's JobQueue is not used: its jobs live in memory
 only, and its scheduler runs on wall time, which a test's fake clock cannot move.
 
@@ -36,37 +36,44 @@ class TimerSource:
 
 
 class TimerLoop:
+    """One loop per source, so a long burst in one (reminders) never delays another (holds)."""
+
     def __init__(self, clock: Clock, sources: list[TimerSource]) -> None:
         self.clock = clock
         self.sources = sources
-        self.wakeup = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._wakeups = [asyncio.Event() for _ in sources]
+        self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
 
+    def poke(self) -> None:
+        """A timer was added or moved: every loop looks again at when to wake."""
+        for event in self._wakeups:
+            event.set()
+
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="stretchbot-timers")
+        if not self._tasks:
+            self._tasks = [
+                asyncio.create_task(self._run(source, wakeup), name=f"stretchbot-timers-{i}")
+                for i, (source, wakeup) in enumerate(zip(self.sources, self._wakeups, strict=True))
+            ]
 
     async def stop(self, grace: float = STOP_GRACE) -> None:
-        """Let the timers being run finish (up to `grace` seconds), then stop the loop."""
-        if self._task is None:
+        """Let the timers being run finish (up to `grace` seconds), then stop the loops."""
+        if not self._tasks:
             return
         self._stopping = True
-        self.wakeup.set()
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), timeout=grace)
-        except TimeoutError:
-            self._task.cancel()
+        self.poke()
+        _, unfinished = await asyncio.wait(self._tasks, timeout=grace)
+        for task in unfinished:
+            task.cancel()
+        for task in unfinished:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        self._task = None
+                await task
+        self._tasks = []
         self._stopping = False
 
     async def run_due(self) -> int:
-        """Run everything due now, every source side by side; return how many timers ran.
-
-        Side by side, so a burst of reminders does not hold up the countdown of a hold.
-        """
+        """Run everything due now in every source, side by side; return how many timers ran."""
         return sum(await asyncio.gather(*(source.run_due() for source in self.sources)))
 
     async def next_due(self) -> float | None:
@@ -74,18 +81,16 @@ class TimerLoop:
         dues = [d for d in [await s.next_due() for s in self.sources] if d is not None]
         return min(dues) if dues else None
 
-    async def _next_delay(self) -> float:
-        due = await self.next_due()
-        return MAX_SLEEP if due is None else min(MAX_SLEEP, max(0.0, due - self.clock.now()))
-
-    async def _run(self) -> None:
+    async def _run(self, source: TimerSource, wakeup: asyncio.Event) -> None:
         while not self._stopping:
-            self.wakeup.clear()
+            wakeup.clear()
             try:
-                await self.run_due()
-                delay = await self._next_delay()
+                await source.run_due()
+                due = await source.next_due()
+                delay = MAX_SLEEP if due is None else max(0.0, due - self.clock.now())
+                delay = min(MAX_SLEEP, delay)
             except Exception:
-                log.exception("the timer loop failed; trying again shortly")
+                log.exception("a timer loop failed; trying again shortly")
                 delay = 1.0
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wakeup.wait(), timeout=delay)
+                await asyncio.wait_for(wakeup.wait(), timeout=delay)
