@@ -439,6 +439,12 @@ class Routine:
             candidates.append(routine.started_at + self.plan.real(cues[routine.cues_said].offset))
         return min(c for c in candidates if c > now - 1e-9)
 
+    def _grid_at(self, routine: RoutineState, now: float) -> float:
+        """The countdown's grid point at or just before `now` (counted back from the end)."""
+        assert routine.ends_at is not None
+        tick = self.plan.real(self.plan.countdown_every)
+        return routine.ends_at - math.ceil((routine.ends_at - now) / tick - 1e-6) * tick
+
     def _may_edit_countdown(self, routine: RoutineState, now: float) -> bool:
         if routine.countdown_message_id is None:
             return False
@@ -476,7 +482,11 @@ class Routine:
             assert routine.countdown_message_id is not None
             text = texts.hold.countdown.format(name=name, side=side, seconds_left=shown)
             out.effects.append(Edit(routine.countdown_message_id, text))
-            routine = replace(routine, countdown_shown=shown, countdown_at=now)
+            # The grid point, not `now`: a timer that fires a few ms late must not push the
+            # next edit a whole step further.
+            routine = replace(
+                routine, countdown_shown=shown, countdown_at=self._grid_at(routine, now)
+            )
         return replace(state, routine=replace(routine, wake_at=self._next_hold_wake(routine, now)))
 
     def _countdown_value(self, routine: RoutineState, now: float) -> int:
