@@ -27,7 +27,7 @@ from bot.content import load_content
 from bot.emulator import Event, FakeTelegram
 from bot.storage import SqliteStore
 
-TOKEN = "123456789:BENCH-token-abcdefghijklmnopqrstuvwxyz"
+TOKEN = "424242:BENCH-token-abcdefghijklmnopqrstuvwxyz"
 
 
 async def seed(database: Path, users: int, due: float) -> None:

@@ -20,7 +20,7 @@ from bot.config import Settings
 from bot.content import Content
 from bot.emulator import Event, FakeTelegram, SentMessage
 
-CONSOLE_TOKEN = "100000001:CONSOLE-not-a-real-token-abcdefghijk"
+CONSOLE_TOKEN = "100001:CONSOLE-not-a-real-token-abcdefghijk"
 CHAT_ID = 1
 QUIT = {"/quit", "/exit", "quit", "exit"}
 

@@ -16,7 +16,7 @@ from bot.content import Content, load_content
 from bot.emulator import FakeTelegram, SentMessage
 from bot.storage import SqliteStore
 
-TOKEN = "123456789:TEST-token-abcdefghijklmnopqrstuvwxy"
+TOKEN = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz"
 CHAT = 4242
 
 
