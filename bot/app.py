@@ -75,6 +75,7 @@ class StretchBot:
             speed=settings.stretchbot_speed,
         )
         self.coach.routine_finished = self.desk.offer_daily
+        self.coach.reminders_resumed = self.desk.reactivate
         self.handlers = Handlers(self.coach, self.desk, content, self.store, self.clock)
         self.handlers.register(self.app)
         # Timers live in the database: the routine's (holds, rests) and the reminders.

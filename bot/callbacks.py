@@ -22,6 +22,17 @@ class Action(StrEnum):
     GUIDE_ME = "guide"
     START_HOLD = "hold"  # arg: the index of the stretch it starts
     START_ROUTINE = "routine"
+    # Safety (bot.routine): the warning-sign check and Stop
+    SCREEN = "scr"  # arg: question id "." y|n
+    TICK = "tick"  # arg: a condition id, toggled in the tick-list
+    TICKS_DONE = "tdone"
+    TICKS_NONE = "tnone"
+    RECHECK = "rchk"  # arg: y (something is new) | n
+    GO_ON = "goon"  # go on after the notices of the check
+    END_TODAY = "end"  # end the routine for today
+    STOP = "stop"  # stop the stretch being done now
+    STOP_ANSWER = "sans"  # arg: numb|settling "." y|n
+    AFTER_STOP = "astop"  # arg: next | skip | end
     # Reminders and time zones (bot.reminders)
     REMIND_TIME = "rtime"  # arg: HHMM, or "other" for a typed time
     REMIND_DAYS = "rdays"  # arg: every_day | weekdays | choose

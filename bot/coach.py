@@ -11,12 +11,12 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from bot.callbacks import Button
 from bot.clock import Clock
-from bot.routine import Edit, Event, Finished, Routine, Send, Toast, Wake
+from bot.routine import Edit, Event, Finished, Keep, Record, Routine, Send, Toast, Wake
 from bot.storage import Due, Store
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,14 @@ RETRY_UNAVAILABLE = 15.0
 RETRY_ERROR = 60.0
 # Timer steps of different chats run side by side, up to this many at once.
 WAKE_CONCURRENCY = 32
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What answers a button press: its toast, and whether its message keeps its buttons."""
+
+    toast: str | None = None
+    keep_buttons: bool = False
 
 
 class Outbox(Protocol):
@@ -62,6 +70,8 @@ class Coach:
         self.timers_changed: Callable[[], None] = lambda: None
         # Called after a chat finished the whole routine.
         self.routine_finished: Callable[[int], Awaitable[None]] | None = None
+        # Called when a chat's reminders resume (paused after a warning sign or a Stop).
+        self.reminders_resumed: Callable[[int], Awaitable[None]] | None = None
 
     @contextmanager
     def _counted(self, chat_id: int) -> Iterator[asyncio.Lock]:
@@ -74,21 +84,21 @@ class Coach:
             if not self._users[chat_id]:
                 del self._users[chat_id], self._locks[chat_id]
 
-    async def handle(self, chat_id: int, event: Event, *, locale: str | None = None) -> list[str]:
-        """Apply an event for a chat; return the toasts for the button press, if any."""
+    async def handle(self, chat_id: int, event: Event, *, locale: str | None = None) -> Shown:
+        """Apply an event for a chat; return what the button press should show."""
         with self._counted(chat_id) as lock:
             async with lock:
                 return await self._handle(chat_id, event, locale)
 
-    async def _handle(self, chat_id: int, event: Event, locale: str | None) -> list[str]:
+    async def _handle(self, chat_id: int, event: Event, locale: str | None) -> Shown:
         state = await self.store.load(chat_id)
         if locale and locale != state.locale:
             state = replace(state, locale=locale)
-        before = state.wake_at
+        before, paused = state.wake_at, state.reminders_paused
         now = self.clock.now()
         state, effects = self.routine.advance(state, event, now)
         toasts: list[str] = []
-        finished = False
+        keep = finished = False
         try:
             for effect in effects:
                 match effect:
@@ -97,13 +107,17 @@ class Coach:
                         if countdown and state.routine is not None:
                             routine = replace(state.routine, countdown_message_id=message_id)
                             state = replace(state, routine=routine)
-                    case Edit(message_id=message_id, text=text):
+                    case Edit(message_id=message_id, text=text, buttons=buttons):
                         try:
-                            await self.outbox.edit(chat_id, message_id, text)
+                            await self.outbox.edit(chat_id, message_id, text, buttons)
                         except OutboxUnavailable:  # a missed countdown edit is only cosmetic
                             log.warning("countdown edit in chat %s failed", chat_id)
                     case Toast(text=text):
                         toasts.append(text)
+                    case Keep():
+                        keep = True
+                    case Record():
+                        await self.store.record(chat_id, now, effect)
                     case Finished():
                         finished = True
         except ChatUnreachable:
@@ -113,9 +127,11 @@ class Coach:
         await self.store.save(chat_id, state, now)
         if state.wake_at != before:
             self.timers_changed()
+        if paused and not state.reminders_paused and self.reminders_resumed is not None:
+            await self.reminders_resumed(chat_id)
         if finished and self.routine_finished is not None:
             await self.routine_finished(chat_id)
-        return toasts
+        return Shown(toasts[0] if toasts else None, keep)
 
     async def wake_due(self) -> int:
         """Run every timer that is due now, chats side by side; return how many ran."""

@@ -32,6 +32,7 @@ class ConsoleView:
         self.out = out
         self.choices: list[tuple[int, str]] = []  # (message id, callback data), numbered from 1
         self.shown: dict[int, str] = {}  # message id -> the text last printed for it
+        self.labels: dict[int, list[str]] = {}  # message id -> the buttons last printed for it
 
     def __call__(self, event: Event) -> None:
         message = event.message
@@ -41,7 +42,10 @@ class ConsoleView:
             if self.shown.get(message.message_id) != message.text:  # not just buttons removed
                 self.shown[message.message_id] = message.text
                 self._line(f"    ↻ {message.text}")
-                self._print_buttons(message)
+                # A countdown keeps its Stop button through every edit: say so once, not each time.
+                self._print_buttons(
+                    message, quiet=self._labels(message) == self.labels.get(message.message_id)
+                )
             elif message.buttons:  # new buttons on the same text (days ticked, one deleted)
                 self._print_buttons(message)
             if not message.buttons:
@@ -56,12 +60,19 @@ class ConsoleView:
             self._line(f"  {line}" if line else "")
         self._print_buttons(message)
 
-    def _print_buttons(self, message: SentMessage) -> None:
-        """Each keyboard row on one line, every button numbered."""
+    @staticmethod
+    def _labels(message: SentMessage) -> list[str]:
+        return [b.text for row in message.buttons for b in row if b.callback_data]
+
+    def _print_buttons(self, message: SentMessage, *, quiet: bool = False) -> None:
+        """Each keyboard row on one line, every button numbered (`quiet`: shown already)."""
         rows = [[b for b in row if b.callback_data] for row in message.buttons]
         if not any(rows):
             return
         self.choices = [(message.message_id, b.callback_data or "") for row in rows for b in row]
+        self.labels[message.message_id] = self._labels(message)
+        if quiet:
+            return
         number = 0
         for row in rows:
             cells = []

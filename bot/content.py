@@ -13,13 +13,15 @@ import hashlib
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -36,6 +38,13 @@ BUNDLED_CONTENT_DIR = (
     else Path(__file__).resolve().parent / "bundled_content"
 )
 ROUTINE_FILE = "routine.yaml"
+SOURCES_FILE = "sources.yaml"
+NUMBERS_FILE = "numbers.yaml"
+# Files that are not a language.
+DATA_FILES = (ROUTINE_FILE, SOURCES_FILE, NUMBERS_FILE)
+
+
+_M = TypeVar("_M", bound=BaseModel)
 
 
 class ContentError(Exception):
@@ -74,6 +83,86 @@ Label = Annotated[str, Field(min_length=1, max_length=40), _text()]
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
+
+
+# --------------------------------------------------------------------------- medical texts
+
+Id = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,30}$")]
+
+
+def _one_or_many(value: Any) -> Any:
+    return (value,) if isinstance(value, str) else value
+
+
+# The ids of the sources (sources.yaml) a medical text is drawn from: one, or a list.
+SourceIds = Annotated[tuple[Id, ...], BeforeValidator(_one_or_many), Field(min_length=1)]
+
+
+class Medical(_Frozen):
+    """A text with medical meaning, and where it comes from: no source, no text.
+
+    In YAML: `{text: ..., source: nhs_sciatica}` (or a list of source ids). A translation may
+    leave `source` out: it is taken from English.
+    """
+
+    text: Text
+    source: SourceIds
+
+
+class MedicalWithHelp(Medical):
+    """A medical text that names who to call: {emergency} and {urgent} come from numbers.yaml."""
+
+    text: Annotated[str, _text("emergency", "urgent")]
+
+
+class MedicalWithPattern(Medical):
+    text: Annotated[str, _text("name", "count", "days")]
+
+
+class MedicalGuide(Medical):
+    text: Annotated[str, _text("minutes", "seconds")]
+
+
+# --------------------------------------------------------------------------- sources.yaml
+
+
+class Source(_Frozen):
+    """A public guideline (or the article) that medical texts are drawn from."""
+
+    title: Annotated[str, Field(min_length=1)]
+    publisher: Annotated[str, Field(min_length=1)]
+    url: Annotated[str, Field(pattern=r"^(https://\S+|shared/\S+)$")]
+    read: date = Field(description="the date the page was read")
+    # How it was read, where that matters (a copy of the page, a part of it).
+    note: str | None = None
+
+
+class SourcesFile(_Frozen):
+    sources: Mapping[Id, Source] = Field(min_length=1)
+
+
+# --------------------------------------------------------------------------- numbers.yaml
+
+PhoneNumber = Annotated[str, Field(pattern=r"^[0-9][0-9 ]{1,15}$")]
+
+
+class UrgentLine(_Frozen):
+    name: Annotated[str, Field(min_length=1, max_length=40)]
+    number: PhoneNumber
+
+
+class CountryNumbers(_Frozen):
+    """Who to call in one country: the emergency number, and a health advice line if any."""
+
+    emergency: PhoneNumber
+    urgent: UrgentLine | None = None
+    source: SourceIds
+
+
+class NumbersFile(_Frozen):
+    """Help numbers by ISO 3166 country code, as tzdata's zone.tab names countries."""
+
+    countries: Mapping[Annotated[str, Field(pattern=r"^[A-Z]{2}$")], CountryNumbers]
 
 
 # --------------------------------------------------------------------------- routine.yaml
@@ -126,6 +215,42 @@ class ReminderSpec(_Frozen):
     )
 
 
+class ScreeningQuestion(_Frozen):
+    id: Id
+    outcome: Id
+
+
+class Condition(_Frozen):
+    """A tick in the safety check's list, and what it changes."""
+
+    id: Id
+    leaves_out: tuple[Id, ...] = ()
+    no_heat_hours: int | None = Field(default=None, gt=0, le=24 * 14)
+
+
+class StopPattern(_Frozen):
+    count: int = Field(ge=1, le=10)
+    days: int = Field(ge=1, le=90)
+
+
+class SafetySpec(_Frozen):
+    """The warning-sign check and the Stop button (routine.yaml, `safety`)."""
+
+    recheck_days: int = Field(ge=1, le=365)
+    questions: tuple[ScreeningQuestion, ...] = Field(min_length=1)
+    conditions: tuple[Condition, ...] = Field(min_length=1, max_length=10)
+    warm_up_rounds: int = Field(ge=1, le=10)
+    stop_pattern: StopPattern
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> SafetySpec:
+        ids = [q.id for q in self.questions] + [c.id for c in self.conditions]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"question or condition id {dupes[0]!r} appears twice")
+        return self
+
+
 class RoutineSpec(_Frozen):
     """The order and timing of the routine (content/routine.yaml)."""
 
@@ -135,6 +260,7 @@ class RoutineSpec(_Frozen):
     countdown_every_seconds: int = Field(ge=5, le=60)
     cues: tuple[CueTiming, ...]
     exercises: tuple[ExerciseTiming, ...] = Field(min_length=1)
+    safety: SafetySpec
 
     @model_validator(mode="after")
     def _unique_ids(self) -> RoutineSpec:
@@ -159,26 +285,33 @@ class Buttons(_Frozen):
 
 class Disclaimer(_Frozen):
     text: Text
+    source: SourceIds
 
 
 class WarmUp(_Frozen):
-    check: Text
-    guide: Annotated[str, _text("minutes", "seconds")]
+    check: Medical
+    # For a person who strained or injured it within the condition's `no_heat_hours`.
+    check_no_heat: Medical
+    guide: MedicalGuide
     guide_done: Text
+    # After the last guided round (routine.yaml safety.warm_up_rounds): offer to go on.
+    guide_done_last: Text
 
 
 class Side(_Frozen):
     title: Label
-    instructions: Text
+    instructions: Medical
 
 
 class Exercise(_Frozen):
     name: Label
+    # What the stretch is for and where to do it: the first lines of each side's card.
+    about: Medical
     sides: tuple[Side, ...] = Field(min_length=1, max_length=2)
 
 
 class Hold(_Frozen):
-    card: Annotated[str, _text("name", "side", "instructions")]
+    card: Annotated[str, _text("name", "side", "about", "instructions")]
     started: Annotated[str, _text("name", "side", "seconds")]
     countdown: Annotated[str, _text("name", "side", "seconds_left")]
     stopped: Annotated[str, _text("name", "side")]
@@ -257,9 +390,75 @@ class TimeZones(_Frozen):
     abbreviation: Annotated[str, _text("query")]
 
 
+class ConditionTexts(_Frozen):
+    label: Label
+    notice: Medical
+
+
+class ScreeningTexts(_Frozen):
+    intro: Medical
+    recheck: Medical
+    questions: Mapping[str, Medical]
+    # The tick-list: the question with every condition written out, then one button each.
+    conditions_question: Medical
+    conditions: Mapping[str, ConditionTexts]
+    go_on_question: Text
+    all_left_out: Medical
+
+
+class StopTexts(_Frozen):
+    offer: Medical
+    come_out: Medical
+    come_out_warm_up: Medical
+    ask_numb: Medical
+    ask_settling: Medical
+    not_settling: MedicalWithHelp
+    settling: Text
+    pattern: MedicalWithPattern
+    ended: Text
+    ended_reminders: Text
+    stale: Label
+
+
+class NumberWords(_Frozen):
+    emergency_unknown: Text
+    urgent_known: Annotated[str, _text("name", "number")]
+    urgent_unknown: Text
+
+
+class SafetyButtons(_Frozen):
+    stop: Label
+    yes: Label
+    no: Label
+    none_of_these: Label
+    done: Label
+    ticked: Annotated[str, Field(max_length=48), _text("label")]
+    go_on: Label
+    not_today: Label
+    something_new: Label
+    nothing_new: Label
+    settling: Label
+    not_settling: Label
+    next_stretch: Label
+    skip_exercise: Label
+    end_today: Label
+
+
+class SafetyTexts(_Frozen):
+    """The warning-sign check, Stop, and who to call: every text here is versioned."""
+
+    about: Medical
+    help_note: Medical
+    screening: ScreeningTexts
+    outcomes: Mapping[str, MedicalWithHelp]
+    stop: StopTexts
+    numbers: NumberWords
+    buttons: SafetyButtons
+
+
 class Replies(_Frozen):
-    welcome: Annotated[str, _text("name")]
-    welcome_no_name: Text
+    welcome: Annotated[str, _text("name", "about")]
+    welcome_no_name: Annotated[str, _text("about")]
     declined: Text
     consent_needed: Text
     disclaimer_changed: Text
@@ -268,10 +467,8 @@ class Replies(_Frozen):
     button_done: Label
     expect_consent: Text
     expect_warm_up: Text
-    expect_warm_up_guide: Annotated[str, _text("seconds_left")]
     expect_start_hold: Annotated[str, _text("name", "side")]
-    expect_holding: Annotated[str, _text("seconds_left")]
-    expect_resting: Annotated[str, _text("seconds_left")]
+    expect_answer: Text
     idle: Text
     routine_running: Text
     cancelled: Text
@@ -279,7 +476,7 @@ class Replies(_Frozen):
     group_chat: Text
     edited_message: Text
     error: Text
-    help: Text
+    help: Annotated[str, _text("safety_note")]
 
 
 class Commands(_Frozen):
@@ -292,6 +489,7 @@ class Commands(_Frozen):
     remind: Annotated[str, Field(min_length=1, max_length=256)]
     reminders: Annotated[str, Field(min_length=1, max_length=256)]
     timezone: Annotated[str, Field(min_length=1, max_length=256)]
+    stop: Annotated[str, Field(min_length=1, max_length=256)]
 
 
 class Texts(_Frozen):
@@ -304,11 +502,13 @@ class Texts(_Frozen):
     rest: Rest
     done: Annotated[str, _text("count", "exercises")]
     done_item: Annotated[str, _text("name", "seconds")]
+    done_item_part: Annotated[str, _text("name", "seconds")]
     buttons: Buttons
     replies: Replies
     reminders: Reminders
     timezone: TimeZones
     commands: Commands
+    safety: SafetyTexts
 
 
 # --------------------------------------------------------------------------- the whole
@@ -321,6 +521,8 @@ class Content:
     routine: RoutineSpec
     texts_by_locale: Mapping[str, Texts]
     source_dir: Path
+    sources: Mapping[str, Source]
+    numbers: Mapping[str, CountryNumbers]
 
     def texts(self, locale: str | None) -> Texts:
         """The texts for a Telegram language code ("de", "pt-br"), falling back to English."""
@@ -341,6 +543,33 @@ class Content:
             text = " ".join(self.texts_by_locale[locale].disclaimer.text.split())
             digest.update(f"{locale}\0{text}\0".encode())
         return digest.hexdigest()[:12]
+
+    def safety_version(self) -> str:
+        """A fingerprint of every safety text and rule: a change asks the safety check again."""
+        digest = hashlib.sha256(self.routine.safety.model_dump_json().encode())
+        for locale in self.locales:
+            texts = self.texts_by_locale[locale]
+            digest.update(f"{locale}\0".encode())
+            digest.update(texts.safety.model_dump_json().encode())
+            digest.update(texts.warm_up.check_no_heat.model_dump_json().encode())
+        return digest.hexdigest()[:12]
+
+
+def medical_texts(node: object, path: str = "") -> list[tuple[str, Medical | Disclaimer]]:
+    """Every text with medical meaning in a language's texts, with its path, in file order."""
+    if isinstance(node, (Medical, Disclaimer)):
+        return [(path, node)]
+    found: list[tuple[str, Medical | Disclaimer]] = []
+    if isinstance(node, BaseModel):
+        for name in type(node).model_fields:
+            found += medical_texts(getattr(node, name), f"{path}.{name}" if path else name)
+    elif isinstance(node, Mapping):
+        for key, value in node.items():
+            found += medical_texts(value, f"{path}.{key}")
+    elif isinstance(node, tuple):
+        for i, value in enumerate(node):
+            found += medical_texts(value, f"{path}[{i}]")
+    return found
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
@@ -446,6 +675,30 @@ def _cross_check(routine: RoutineSpec, texts: Texts, file: Path) -> list[str]:
             f"{file}: reminders.buttons.snooze: has {len(texts.reminders.buttons.snooze)} "
             f"label(s) but routine.yaml reminders.snooze_minutes has {snoozes}"
         )
+    exercise_ids = [e.id for e in routine.exercises]
+    for i, condition in enumerate(routine.safety.conditions):
+        for name in condition.leaves_out:
+            if name not in exercise_ids and file.stem == DEFAULT_LOCALE:
+                problems.append(
+                    f"{file.parent / ROUTINE_FILE}: safety.conditions[{i}].leaves_out: no "
+                    f"exercise {name!r} (exercises: {', '.join(exercise_ids)})"
+                )
+    safety, said = routine.safety, texts.safety
+    wanted = {
+        "safety.screening.questions": {q.id for q in safety.questions},
+        "safety.screening.conditions": {c.id for c in safety.conditions},
+        "safety.outcomes": {q.outcome for q in safety.questions},
+    }
+    have = {
+        "safety.screening.questions": set(said.screening.questions),
+        "safety.screening.conditions": set(said.screening.conditions),
+        "safety.outcomes": set(said.outcomes),
+    }
+    for where, ids in wanted.items():
+        for missing in sorted(ids - have[where]):
+            problems.append(f"{file}: {where}.{missing}: missing (routine.yaml safety uses it)")
+        for unused in sorted(have[where] - ids):
+            problems.append(f"{file}: {where}.{unused}: not in routine.yaml safety, so never shown")
     extra = sorted(set(texts.exercises) - {e.id for e in routine.exercises})
     if extra:
         problems.append(f"{file}: exercises.{extra[0]}: not in routine.yaml, so never shown")
@@ -474,7 +727,7 @@ def load_content(directory: Path | str | None = None) -> Content:
     english_file = root / f"{DEFAULT_LOCALE}.yaml"
     raw_english: Any = None
     texts: dict[str, Texts] = {}
-    locale_files = sorted(p for p in root.glob("*.yaml") if p.name != ROUTINE_FILE)
+    locale_files = sorted(p for p in root.glob("*.yaml") if p.name not in DATA_FILES)
     if english_file not in locale_files:
         problems.append(f"{english_file}: missing (English is the fallback for every language)")
     for file in sorted(locale_files, key=lambda p: p.stem != DEFAULT_LOCALE):
@@ -493,9 +746,57 @@ def load_content(directory: Path | str | None = None) -> Content:
             problems.extend(_describe(file, exc))
         except ContentError as exc:
             problems.extend(exc.problems)
+    sources = _load_file(root / SOURCES_FILE, SourcesFile, problems, "the sources of medical texts")
+    numbers = _load_file(root / NUMBERS_FILE, NumbersFile, problems, "help numbers by country")
     if routine is not None:
         for locale, t in texts.items():
             problems.extend(_cross_check(routine, t, root / f"{locale}.yaml"))
-    if problems or routine is None or DEFAULT_LOCALE not in texts:
+    if sources is not None:
+        known = sources.sources
+        for locale, t in texts.items():
+            for path, medical in medical_texts(t):
+                problems.extend(_unknown_sources(root / f"{locale}.yaml", path, medical, known))
+        if numbers is not None:
+            for code, entry in numbers.countries.items():
+                problems.extend(
+                    _unknown_sources(root / NUMBERS_FILE, f"countries.{code}", entry, known)
+                )
+    if (
+        problems
+        or routine is None
+        or DEFAULT_LOCALE not in texts
+        or sources is None
+        or numbers is None
+    ):
         raise ContentError(problems)
-    return Content(routine=routine, texts_by_locale=texts, source_dir=root)
+    return Content(
+        routine=routine,
+        texts_by_locale=texts,
+        source_dir=root,
+        sources=sources.sources,
+        numbers=numbers.countries,
+    )
+
+
+def _load_file(file: Path, model: type[_M], problems: list[str], what: str) -> _M | None:
+    if not file.is_file():
+        problems.append(f"{file}: missing (it holds {what})")
+        return None
+    try:
+        return model.model_validate(_read_yaml(file))
+    except ValidationError as exc:
+        problems.extend(_describe(file, exc))
+    except ContentError as exc:
+        problems.extend(exc.problems)
+    return None
+
+
+def _unknown_sources(
+    file: Path, path: str, item: Medical | Disclaimer | CountryNumbers, known: Mapping[str, Source]
+) -> list[str]:
+    return [
+        f"{file}: {path}.source: no source {name!r} in {SOURCES_FILE} "
+        f"(it has: {', '.join(sorted(known))})"
+        for name in item.source
+        if name not in known
+    ]

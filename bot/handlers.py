@@ -36,9 +36,9 @@ from telegram.ext import (
     filters,
 )
 
-from bot.callbacks import REMINDER_ACTIONS, Button, decode
+from bot.callbacks import REMINDER_ACTIONS, Action, Button, decode
 from bot.clock import Clock
-from bot.coach import ChatUnreachable, Coach, OutboxUnavailable
+from bot.coach import ChatUnreachable, Coach, OutboxUnavailable, Shown
 from bot.content import Content
 from bot.reminders import ReminderDesk
 from bot.routine import (
@@ -157,6 +157,7 @@ class Handlers:
         # Commands count only in new messages: an edited one is answered by `edited` below.
         app.add_handler(CommandHandler("start", self.start, filters=NEW))
         app.add_handler(CommandHandler("routine", self.begin_routine, filters=NEW))
+        app.add_handler(CommandHandler("stop", self.stop, filters=NEW))
         app.add_handler(CommandHandler("cancel", self.cancel, filters=NEW))
         app.add_handler(CommandHandler("help", self.help, filters=NEW))
         app.add_handler(CommandHandler("remind", self.remind, filters=NEW))
@@ -177,6 +178,7 @@ class Handlers:
             commands = [
                 BotCommand("routine", c.routine),
                 BotCommand("start", c.start),
+                BotCommand("stop", c.stop),
                 BotCommand("cancel", c.cancel),
                 BotCommand("remind", c.remind),
                 BotCommand("reminders", c.reminders),
@@ -222,6 +224,10 @@ class Handlers:
         """/routine: straight to the warm-up check once consent is on record."""
         await self._event(update, BeginRoutine())
 
+    async def stop(self, update: Update, context: Context) -> None:
+        """/stop: the same as the Stop button on every card and countdown."""
+        await self._event(update, Press(Action.STOP))
+
     async def cancel(self, update: Update, context: Context) -> None:
         """/cancel: stop the routine and every timer of the chat."""
         await self._event(update, Cancel())
@@ -251,18 +257,16 @@ class Handlers:
         query = update.callback_query
         assert query is not None
         decoded = decode(query.data)
-        keep_buttons = False
+        message_id = query.message.message_id if query.message else None
         if decoded and decoded[0] in REMINDER_ACTIONS:
             chat_id = await self._arrived(update)
-            message_id = query.message.message_id if query.message else None
             result = await self.desk.press(chat_id, message_id, *decoded, _locale(update))
-            toasts = [result.toast] if result.toast else []
-            keep_buttons = result.keep_buttons
+            shown = Shown(result.toast, result.keep_buttons)
         else:
-            event: Event = Press(*decoded) if decoded else StalePress()
-            toasts = await self._event(update, event)
-        await query.answer(toasts[0] if toasts else None)
-        if keep_buttons:
+            event: Event = Press(*decoded, message_id=message_id) if decoded else StalePress()
+            shown = await self._event(update, event)
+        await query.answer(shown.toast)
+        if shown.keep_buttons:
             return
         if isinstance(query.message, Message) and query.message.reply_markup is not None:
             # The choice is made: take the buttons off, so an old one cannot be pressed again.
@@ -297,7 +301,7 @@ class Handlers:
             await self.desk.reactivate(chat.id)
         return chat.id
 
-    async def _event(self, update: Update, event: Event) -> list[str]:
+    async def _event(self, update: Update, event: Event) -> Shown:
         chat_id = await self._arrived(update)
         if isinstance(event, (Start, BeginRoutine, Cancel, Help, Press)):
             await self.desk.forget_pending(chat_id)

@@ -1171,7 +1171,7 @@ class TimezoneIndex:
         return TimezoneSuggestions(query, "unknown", self._similar(text))
 
 
-def _tzdata_lines(name: str) -> list[str]:
+def tzdata_lines(name: str) -> list[str]:
     """Lines of a file shipped in the tzdata package's ``zoneinfo``; empty if unavailable."""
     try:
         source = resources.files("tzdata").joinpath("zoneinfo", name)
@@ -1183,7 +1183,7 @@ def _tzdata_lines(name: str) -> list[str]:
 def _tzdata_links() -> dict[str, str]:
     """Alias -> target from the tzdata package's ``tzdata.zi``; empty if unavailable."""
     links: dict[str, str] = {}
-    for line in _tzdata_lines("tzdata.zi"):
+    for line in tzdata_lines("tzdata.zi"):
         fields = line.split()
         if len(fields) == 3 and fields[0] == "L":
             links[fields[2]] = fields[1]
@@ -1194,7 +1194,7 @@ def _tzdata_locations() -> frozenset[str]:
     """The keys listed in the tzdata package's ``zone.tab`` (one per place and country)."""
     return frozenset(
         fields[2]
-        for line in _tzdata_lines("zone.tab")
+        for line in tzdata_lines("zone.tab")
         if not line.startswith("#") and len(fields := line.split("\t")) >= 3
     )
 

@@ -18,7 +18,8 @@ from typing import Protocol
 
 import aiosqlite
 
-from bot.routine import ChatState, dump_routine, load_routine
+from bot.routine import ChatState, Record, dump_routine, load_routine
+from bot.safety import dump_safety, load_safety
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,22 @@ MIGRATIONS: Sequence[str] = (
     """
     ALTER TABLE reminders ADD COLUMN retry_of REAL;
     """,
+    # 4: safety: the last warning-sign check and recent Stops (JSON), reminders paused after a
+    # warning sign or a stopped routine, and a log of every safety event, kept for good.
+    """
+    ALTER TABLE chats ADD COLUMN safety TEXT;
+    ALTER TABLE chats ADD COLUMN reminders_paused INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE safety_log (
+        id        INTEGER PRIMARY KEY AUTOINCREMENT,
+        chat_id   INTEGER NOT NULL,
+        at        REAL NOT NULL,
+        kind      TEXT NOT NULL,
+        answer    TEXT NOT NULL,
+        exercise  TEXT,
+        side      INTEGER
+    );
+    CREATE INDEX safety_log_chat ON safety_log (chat_id, at);
+    """,
 )
 
 
@@ -95,6 +112,7 @@ class Store(Protocol):
     async def save(self, chat_id: int, state: ChatState, now: float) -> None: ...
     async def set_active(self, chat_id: int, active: bool, now: float) -> None: ...
     async def is_active(self, chat_id: int) -> bool: ...
+    async def record(self, chat_id: int, at: float, record: Record) -> None: ...
     async def due(self, now: float, limit: int = 500) -> list[Due]: ...
     async def next_due(self) -> float | None: ...
     async def chat_settings(self, chat_id: int) -> tuple[str | None, str | None]: ...
@@ -162,8 +180,8 @@ class SqliteStore:
 
     async def load(self, chat_id: int) -> ChatState:
         async with self.db.execute(
-            "SELECT locale, consent_version, consent_at, declined_at, routine "
-            "FROM chats WHERE chat_id = ?",
+            "SELECT locale, consent_version, consent_at, declined_at, routine, safety, "
+            "reminders_paused, timezone FROM chats WHERE chat_id = ?",
             (chat_id,),
         ) as cur:
             row = await cur.fetchone()
@@ -175,16 +193,21 @@ class SqliteStore:
             consent_at=row[2],
             declined_at=row[3],
             routine=load_routine(row[4]),
+            safety=load_safety(row[5]),
+            reminders_paused=bool(row[6]),
+            timezone=row[7],
         )
 
     async def save(self, chat_id: int, state: ChatState, now: float) -> None:
         await self.db.execute(
             "INSERT INTO chats (chat_id, locale, consent_version, consent_at, declined_at, "
-            "routine, wake_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+            "routine, wake_at, safety, reminders_paused, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (chat_id) DO UPDATE SET locale = excluded.locale, "
             "consent_version = excluded.consent_version, consent_at = excluded.consent_at, "
             "declined_at = excluded.declined_at, routine = excluded.routine, "
-            "wake_at = excluded.wake_at, updated_at = excluded.updated_at",
+            "wake_at = excluded.wake_at, safety = excluded.safety, "
+            "reminders_paused = excluded.reminders_paused, updated_at = excluded.updated_at",
             (
                 chat_id,
                 state.locale,
@@ -193,8 +216,19 @@ class SqliteStore:
                 state.declined_at,
                 dump_routine(state.routine),
                 state.wake_at,
+                dump_safety(state.safety),
+                int(state.reminders_paused),
                 now,
             ),
+        )
+        await self.db.commit()
+
+    async def record(self, chat_id: int, at: float, record: Record) -> None:
+        """Keep a safety event (a check's answers, a Stop and what followed) for good."""
+        await self.db.execute(
+            "INSERT INTO safety_log (chat_id, at, kind, answer, exercise, side) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (chat_id, at, record.kind, record.answer, record.exercise, record.side),
         )
         await self.db.commit()
 
@@ -312,7 +346,8 @@ class SqliteStore:
         async with self.db.execute(
             "SELECT r.id, r.chat_id, r.local_time, r.days, r.next_due, r.snooze_at, r.retry_of "
             "FROM reminders r JOIN chats c ON c.chat_id = r.chat_id "
-            "WHERE c.active = 1 AND (r.next_due <= ? OR r.snooze_at <= ?) "
+            "WHERE c.active = 1 AND c.reminders_paused = 0 "
+            "AND (r.next_due <= ? OR r.snooze_at <= ?) "
             "ORDER BY MIN(r.next_due, COALESCE(r.snooze_at, r.next_due)), r.id LIMIT ?",
             (now, now, limit),
         ) as cur:
@@ -321,7 +356,8 @@ class SqliteStore:
     async def next_reminder_due(self) -> float | None:
         async with self.db.execute(
             "SELECT MIN(MIN(r.next_due, COALESCE(r.snooze_at, r.next_due))) "
-            "FROM reminders r JOIN chats c ON c.chat_id = r.chat_id WHERE c.active = 1"
+            "FROM reminders r JOIN chats c ON c.chat_id = r.chat_id "
+            "WHERE c.active = 1 AND c.reminders_paused = 0"
         ) as cur:
             row = await cur.fetchone()
         return None if row is None or row[0] is None else float(row[0])

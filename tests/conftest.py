@@ -86,6 +86,13 @@ class Harness:
             await self.bot.timers.run_due()
         self.clock.set(target)
 
+    async def pass_safety_check(self, chat_id: int = CHAT) -> None:
+        """Answer No to every warning sign and tick none of the conditions."""
+        buttons = self.content.texts("en").safety.buttons
+        for _ in self.content.routine.safety.questions:
+            await self.tap(buttons.no, chat_id)
+        await self.tap(buttons.none_of_these, chat_id)
+
     def messages(self, chat_id: int = CHAT) -> list[SentMessage]:
         return self.server.messages(chat_id)
 

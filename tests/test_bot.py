@@ -15,6 +15,7 @@ from tests.conftest import CHAT, Harness
 async def consent_and_warm(h: Harness) -> None:
     await h.send("/start")
     await h.tap("I understand, continue")
+    await h.pass_safety_check()
     await h.tap("I'm warm")
 
 
@@ -32,19 +33,25 @@ async def test_the_full_routine_from_start_to_summary(harness: Harness) -> None:
     assert h.last().button_texts == ["I understand, continue", "No thanks"]
     await h.tap("I understand, continue")
     assert stored(h, "consent_version") == h.content.disclaimer_version()
+    assert h.last().button_texts == ["Yes", "No"]  # the first warning-sign question
+    await h.pass_safety_check()
     assert h.last().button_texts == ["I'm warm", "Not yet, guide me"]
     await h.tap("I'm warm")
     cards = []
     for _ in range(4):
         card = h.last()
         cards.append(card.text)
-        assert card.button_texts == ["Start hold"]
+        assert card.button_texts == ["Start hold", "⏹ Stop"]
         await h.tap("Start hold")
         assert card.buttons == []  # the pressed button is taken off its message
         countdown = h.last()
         assert countdown.text.startswith("⏱ 30 s left")
-        await h.advance(30)
+        assert countdown.button_texts == ["⏹ Stop"]
+        await h.advance(12)
+        assert countdown.button_texts == ["⏹ Stop"]  # kept through every edit
+        await h.advance(18)
         assert countdown.text.startswith("⏱ 0 s left")
+        assert countdown.buttons == []
         assert countdown.edits[1:4] == [
             countdown.edits[1],
             countdown.edits[1].replace("25", "20"),
@@ -60,18 +67,18 @@ async def test_the_full_routine_from_start_to_summary(harness: Harness) -> None:
     assert "right knee bent, right foot flat on the floor" in cards[0]
     assert "left knee bent, left foot flat on the floor" in cards[1]
     assert h.texts()[-2] == (
-        "Well done, that's the whole routine: 4 stretches.\n\n"
+        "Well done, that's the routine: 4 stretches.\n\n"
         "• Exercise 1: seated twist: both sides, 30 s each\n"
         "• Exercise 2: side-lying stretch: both sides, 30 s each\n\n"
         "To do it again, type /routine at any time."
     )
     assert h.texts()[-1].startswith("Shall I remind you every day")  # no reminder yet
     assert stored(h, "routine") is None and stored(h, "wake_at") is None
-    # welcome, disclaimer, warm-up check; per side: card, start, countdown, 2 cues, release;
-    # three rests; summary and the reminder offer.
-    assert len(h.messages()) == 3 + 4 * 6 + 3 + 2
+    # welcome, disclaimer, the check's intro and 5 questions, warm-up check; per side: card,
+    # start, countdown, 2 cues, release; three rests; summary and the reminder offer.
+    assert len(h.messages()) == 2 + 6 + 1 + 4 * 6 + 3 + 2
     assert [c["command"] for c in h.server.commands] == [
-        "routine", "start", "cancel", "remind", "reminders", "timezone", "help"
+        "routine", "start", "stop", "cancel", "remind", "reminders", "timezone", "help"
     ]  # fmt: skip
 
 
@@ -80,10 +87,12 @@ async def test_guided_warm_up_runs_its_timer_and_asks_again(harness: Harness) ->
     h = harness
     await h.send("/start")
     await h.tap("I understand, continue")
+    await h.pass_safety_check()
     await h.tap("Not yet, guide me")
-    assert "2. Rub the area vigorously." in h.last().text
+    guide = h.content.texts("en").warm_up.guide.text.format(minutes=3, seconds=180)
+    assert h.last().text == guide
     await h.advance(179)
-    assert "2. Rub the area vigorously." in h.last().text
+    assert h.last().text == guide
     await h.advance(1)
     assert h.last().text == "Time's up. Is the area warm now?"
     assert h.last().button_texts == ["I'm warm", "Not yet, guide me"]
@@ -102,14 +111,17 @@ async def test_decline_says_goodbye_and_keeps_the_routine_closed(harness: Harnes
 
 
 async def test_routine_command_skips_the_disclaimer_once_accepted(harness: Harness) -> None:
-    """With consent on record, /routine goes straight to the warm-up check."""
+    """With consent and the check on record, /routine asks "anything new?", then the warm-up."""
     h = harness
     await h.send("/start")
     await h.tap("I understand, continue")
+    await h.pass_safety_check()
     await h.send("/cancel")
     count = len(h.messages())
     await h.send("/routine")
     assert len(h.messages()) == count + 1
+    assert h.last().button_texts == ["Yes, something is new", "No, nothing new"]
+    await h.tap("No, nothing new")
     assert h.last().text.startswith("First, warm up")
 
 
@@ -129,14 +141,15 @@ async def test_cancel_mid_hold_stops_every_timer(harness: Harness) -> None:
     assert stored(h, "wake_at") is None
 
 
-async def test_free_text_mid_hold_says_what_is_expected(harness: Harness) -> None:
-    """Text during a hold gets the time left; the hold goes on undisturbed."""
+async def test_free_text_mid_hold_offers_to_stop(harness: Harness) -> None:
+    """Text during a hold gets an offer to stop with the Stop button, never "keep holding"."""
     h = harness
     await consent_and_warm(h)
     await h.tap("Start hold")
     await h.advance(12)
-    await h.send("how long still?")
-    assert h.last().text.startswith("Keep holding: 18 s left.")
+    await h.send("my leg is going numb and it hurts")
+    assert h.last().text == h.content.texts("en").safety.stop.offer.text
+    assert h.last().button_texts == ["⏹ Stop"]
     await h.advance(18)
     assert "Time's up. Release slowly." in h.texts()
 
@@ -148,6 +161,9 @@ async def test_free_text_where_a_button_is_expected_offers_the_buttons(harness: 
     await h.send("yes")
     assert h.last().button_texts == ["I understand, continue", "No thanks"]
     await h.tap("I understand, continue")
+    await h.send("no")
+    assert h.last().button_texts == ["Yes", "No"]
+    await h.pass_safety_check()
     await h.send("🔥")
     assert h.last().button_texts == ["I'm warm", "Not yet, guide me"]
 
@@ -157,12 +173,13 @@ async def test_a_button_from_an_old_message_is_answered_not_obeyed(harness: Harn
     h = harness
     await h.send("/start")
     await h.tap("I understand, continue")
+    await h.pass_safety_check()
     old = h.last()
     await h.tap("I'm warm")
     data = "sc1:guide"
     await h.process(h.server.user_presses(CHAT, old.message_id, data, check_buttons=False))
     assert h.server.callback_answers[-1]["text"] == "That button is from an earlier step."
-    assert h.last().button_texts == ["Start hold"]
+    assert h.last().button_texts == ["Start hold", "⏹ Stop"]
     await h.process(
         h.server.user_presses(CHAT, old.message_id, "something:else", check_buttons=False)
     )
@@ -179,7 +196,7 @@ async def test_commands_mid_hold_do_not_lose_the_hold(harness: Harness) -> None:
     await h.send("/start")
     assert h.texts()[-2].startswith("You're in the middle of the routine.")
     await h.send("/routine")
-    assert h.last().text.startswith("Keep holding: 30 s left.")
+    assert h.last().text == h.content.texts("en").safety.stop.offer.text
     await h.advance(30)
     assert "Time's up. Release slowly." in h.texts()
 
@@ -218,7 +235,7 @@ async def test_a_restart_mid_hold_continues_with_the_time_that_remains(harness: 
     await h.start()
     await h.advance(5)
     assert countdown.text.startswith("⏱ 15 s left")
-    assert h.last().text == "Halfway there. Keep holding the position."
+    assert h.last().text == h.content.texts("en").hold.cues["halfway"]
     await h.advance(15)
     assert countdown.text.startswith("⏱ 0 s left")
     assert "Time's up. Release slowly." in h.texts()
@@ -237,7 +254,7 @@ async def test_a_hold_that_ended_while_the_bot_was_down_is_reported(harness: Har
     assert any(
         "your hold (Exercise 1: seated twist, Right knee bent) is over" in t for t in h.texts()
     )
-    assert "Halfway there. Keep holding the position." not in h.texts()
+    assert h.content.texts("en").hold.cues["halfway"] not in h.texts()
     await h.advance(15)
     assert h.last().text.split("\n")[1] == "Left knee bent"
 
@@ -247,10 +264,12 @@ async def test_consent_survives_a_restart(harness: Harness) -> None:
     h = harness
     await h.send("/start")
     await h.tap("I understand, continue")
+    await h.pass_safety_check()
     await h.stop()
     await h.start()
     await h.send("/cancel")
     await h.send("/routine")
+    await h.tap("No, nothing new")
     assert h.last().text.startswith("First, warm up")
 
 
@@ -274,7 +293,7 @@ async def test_timers_run_by_themselves_on_the_real_clock(tmp_path: Path, conten
     try:
         await consent_and_warm(h)
         for side in range(4):
-            await h.server.wait_until(lambda: h.last().button_texts == ["Start hold"])
+            await h.server.wait_until(lambda: h.last().button_texts == ["Start hold", "⏹ Stop"])
             await h.tap("Start hold")
             done = "remind you every day" if side == 3 else "Rest for 15 seconds"
             await h.server.wait_until(lambda d=done: d in h.last().text)  # type: ignore[misc]

@@ -25,14 +25,18 @@ async def test_console_walks_through_the_first_hold(tmp_path: Path, content: Con
         stretchbot_database=tmp_path / "console.sqlite3", stretchbot_speed=100, _env_file=None
     )  # type: ignore[call-arg]
     out = io.StringIO()
-    stdin = SlowTyper("/start\n1\nhello\n1\n1\n" + "\n" * 6 + "/quit\n")
+    # accept; "hello" at the first question; No four times; "None of these"; warm; start hold
+    stdin = SlowTyper("/start\n1\nhello\n2\n2\n2\n2\n7\n1\n1\n" + "\n" * 6 + "/quit\n")
     assert await run_console(settings, content, stdin=stdin, stdout=out) == 0
     shown = out.getvalue()
     assert "   [1] I understand, continue   [2] No thanks" in shown
-    assert "  Please tell me with a button: are you warm" in shown
+    assert "  Please answer with a button below." in shown
+    assert "   [7] None of these   [8] Done" in shown
     assert "  Right knee bent" in shown
+    assert "   [1] Start hold   [2] ⏹ Stop" in shown
     assert "    ↻ ⏱ 25 s left · Right knee bent" in shown
-    assert "  Halfway there. Keep holding the position." in shown
+    assert shown.count("   [1] ⏹ Stop") <= 3  # the countdown's, the rest's: not every edit
+    assert "  Halfway." in shown
     assert "  Get ready for the next one: Exercise 1: seated twist, Left knee bent." in shown
     assert "  Left knee bent" in shown
     assert (tmp_path / "console.sqlite3").exists()
@@ -44,8 +48,9 @@ async def test_a_restarted_console_continues_the_routine(tmp_path: Path, content
         stretchbot_database=tmp_path / "console.sqlite3", stretchbot_speed=10, _env_file=None
     )  # type: ignore[call-arg]
     first = io.StringIO()
-    await run_console(settings, content, stdin=SlowTyper("/start\n1\n1\n1\n"), stdout=first)
+    typed = "/start\n1\n2\n2\n2\n2\n7\n1\n1\n"
+    await run_console(settings, content, stdin=SlowTyper(typed), stdout=first)
     assert "⏱ 30 s left · Right knee bent" in first.getvalue()
     second = io.StringIO()
     await run_console(settings, content, stdin=SlowTyper("hi\n"), stdout=second)
-    assert "  Keep holding: 2" in second.getvalue()
+    assert "  Want to stop? If it hurts, ease out of the position now" in second.getvalue()

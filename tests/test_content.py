@@ -92,6 +92,8 @@ def test_a_missing_exercise_text_is_refused(folder: Path) -> None:
     assert problems(folder) == [
         f"{folder / 'en.yaml'}: exercises: no texts for exercise 'side_lying_new' "
         "(routine.yaml exercises[1].id)",
+        f"{folder / 'routine.yaml'}: safety.conditions[0].leaves_out: no exercise 'side_lying' "
+        "(exercises: seated_twist, side_lying_new)",
         f"{folder / 'en.yaml'}: exercises.side_lying: not in routine.yaml, so never shown",
     ]
 
@@ -154,4 +156,4 @@ def test_a_translation_may_translate_one_side(folder: Path) -> None:
     )
     sides = load_content(folder).texts("de").exercises["seated_twist"].sides
     assert [s.title for s in sides] == ["Rechtes Knie gebeugt", "Left knee bent"]
-    assert sides[0].instructions.startswith("Sit with your left leg completely straight")
+    assert sides[0].instructions.text.startswith("Sit with your left leg completely straight")

@@ -191,6 +191,8 @@ async def test_start_now_goes_through_consent_when_none_is_on_record(h: Harness)
     await h.tap("Start now")
     assert h.last().button_texts == ["I understand, continue", "No thanks"]
     await h.tap("I understand, continue")
+    assert h.last().button_texts == ["Yes", "No"]  # the safety check, then the warm-up
+    await h.pass_safety_check()
     assert h.last().text.startswith("First, warm up")
 
 
@@ -238,6 +240,7 @@ async def test_a_blocked_user_is_not_retried_and_comes_back_with_unblock(h: Harn
 async def finish_the_routine(h: Harness) -> None:
     await h.send("/start")
     await h.tap("I understand, continue")
+    await h.pass_safety_check()
     await h.tap("I'm warm")
     for _ in range(4):
         await h.tap("Start hold")
@@ -257,7 +260,7 @@ async def test_the_end_of_the_routine_offers_a_daily_reminder_at_this_time(h: Ha
 async def test_without_a_zone_the_offer_lets_the_user_pick_a_local_time(h: Harness) -> None:
     """Not knowing the user's time of day, the offer shows times to pick, in their own zone."""
     await finish_the_routine(h)
-    assert h.last().text == "Shall I remind you every day to stretch again? Pick a time:"
+    assert h.last().text == h.content.texts("en").reminders.offer_daily_pick
     await h.tap("08:00")
     await h.send("/timezone Europe/Berlin")
     assert rows(h) == [
@@ -269,7 +272,7 @@ async def test_no_reminder_is_offered_to_a_user_who_has_one(h: Harness) -> None:
     """A user with a reminder finishes the routine with the summary, and no offer."""
     await h.send("/remind 20:00")
     await finish_the_routine(h)
-    assert h.last().text.startswith("Well done, that's the whole routine")
+    assert h.last().text.startswith("Well done, that's the routine")
 
 
 async def test_a_reminder_keeps_its_local_time_across_the_spring_change(h: Harness) -> None:
@@ -365,7 +368,8 @@ async def test_waiting_for_a_zone_ends_with_a_routine_button(h: Harness) -> None
     await h.tap("Start now")
     await h.tap("I understand, continue")
     await h.send("how long does this take?")
-    assert h.last().text.startswith("Please tell me with a button: are you warm")
+    assert h.texts()[-2] == h.content.texts("en").replies.expect_answer
+    assert h.last().button_texts == ["Yes", "No"]
 
 
 async def test_waiting_for_a_typed_time_expires(h: Harness) -> None:

@@ -30,6 +30,7 @@ from bot.routine import (
     dump_routine,
     load_routine,
 )
+from bot.safety import Safety
 
 T0 = 1_800_000_000.0
 
@@ -49,7 +50,20 @@ def sends(effects: list[Effect]) -> list[Send]:
 
 
 def accepted(routine: Routine) -> ChatState:
-    return ChatState(consent_version=routine.disclaimer_version, consent_at=T0)
+    """Consent on record, and a safety check answered "no" to everything a moment ago."""
+    return ChatState(
+        consent_version=routine.disclaimer_version,
+        consent_at=T0,
+        safety=Safety(T0 - 60, routine.rules.version),
+    )
+
+
+def at_warm_up(routine: Routine) -> ChatState:
+    """/routine with consent and a recent check: "anything new?" No, then the warm-up check."""
+    state, _ = routine.advance(accepted(routine), BeginRoutine(), T0)
+    state, _ = routine.advance(state, Press(Action.RECHECK, "n"), T0)
+    assert state.routine is not None and state.routine.phase == Phase.WARM_UP_CHECK
+    return state
 
 
 def test_start_shows_welcome_and_disclaimer_with_accept_and_decline(routine: Routine) -> None:
@@ -62,16 +76,20 @@ def test_start_shows_welcome_and_disclaimer_with_accept_and_decline(routine: Rou
     assert state.routine is not None and state.routine.phase == Phase.CONSENT
 
 
-def test_accept_stores_version_and_time_then_asks_about_warm_up(routine: Routine) -> None:
-    """Accepting keeps the disclaimer version and the time, then asks whether the user is warm."""
+def test_accept_stores_version_and_time_then_starts_the_safety_check(
+    routine: Routine, content: Content
+) -> None:
+    """Accepting keeps the disclaimer version and the time, then asks the first warning sign."""
     state, _ = routine.advance(ChatState(), Start(), T0)
     state, effects = routine.advance(
         state, Press(Action.ACCEPT, routine.disclaimer_version), T0 + 5
     )
     assert (state.consent_version, state.consent_at) == (routine.disclaimer_version, T0 + 5)
-    (check,) = sends(effects)
-    assert "heat pack or wheat bag" in check.text
-    assert [b.action for b in check.buttons] == [Action.WARM, Action.GUIDE_ME]
+    intro, question = sends(effects)
+    screening = content.texts("en").safety.screening
+    assert intro.text == screening.intro.text
+    assert question.text == screening.questions["saddle"].text
+    assert [b.arg for b in question.buttons] == ["saddle.y", "saddle.n"]
 
 
 def test_decline_keeps_only_the_refusal(routine: Routine) -> None:
@@ -100,16 +118,22 @@ def test_accept_button_from_an_old_disclaimer_shows_the_new_one(routine: Routine
     assert sends(effects)[-1].buttons[0].arg == routine.disclaimer_version
 
 
-def test_routine_with_consent_goes_straight_to_the_warm_up_check(routine: Routine) -> None:
-    """/routine after consent skips the disclaimer."""
+def test_routine_with_consent_and_a_recent_check_asks_only_what_is_new(
+    routine: Routine,
+) -> None:
+    """/routine after consent skips the disclaimer, and a recent check needs one tap."""
     state, effects = routine.advance(accepted(routine), BeginRoutine(), T0)
+    assert state.routine is not None and state.routine.phase == Phase.RECHECK
+    (recheck,) = sends(effects)
+    assert [b.arg for b in recheck.buttons] == ["y", "n"]
+    state, effects = routine.advance(state, Press(Action.RECHECK, "n"), T0)
     assert state.routine is not None and state.routine.phase == Phase.WARM_UP_CHECK
     assert len(sends(effects)) == 1
 
 
 def test_guided_warm_up_asks_again_when_its_timer_ends(routine: Routine) -> None:
     """The guide shows the steps with a timer from content, then asks again."""
-    state, _ = routine.advance(accepted(routine), BeginRoutine(), T0)
+    state = at_warm_up(routine)
     state, effects = routine.advance(state, Press(Action.GUIDE_ME), T0)
     assert "(3 min)" in sends(effects)[0].text
     assert state.wake_at == T0 + 180
@@ -134,16 +158,17 @@ def run_hold(routine: Routine, state: ChatState, now: float) -> tuple[ChatState,
 
 def test_a_hold_counts_down_every_5_s_with_cues_then_rests(routine: Routine) -> None:
     """A 30 s hold: countdown edits every 5 s, the halfway and 10 s cues, release, rest."""
-    state, _ = routine.advance(accepted(routine), BeginRoutine(), T0)
+    state = at_warm_up(routine)
     state, _ = routine.advance(state, Press(Action.WARM), T0)
     state, effects = run_hold(routine, state, T0)
     texts = [e.text for e in sends(effects)]
     assert texts[0].startswith("Hold it: 30 seconds.")
     assert texts[1] == "⏱ 30 s left · Right knee bent"
+    hold = routine.content.texts("en").hold
     assert texts[2:] == [
-        "Halfway there. Keep holding the position.",
-        "10 seconds left.",
-        "Time's up. Release slowly.",
+        hold.cues["halfway"],
+        hold.cues["ten_seconds_left"].format(seconds_left=10),
+        hold.finished,
         texts[-1],
     ]
     assert "Get ready for the next one: Exercise 1: seated twist, Left knee bent." in texts[-1]
@@ -154,7 +179,7 @@ def test_a_hold_counts_down_every_5_s_with_cues_then_rests(routine: Routine) -> 
 
 def test_the_whole_routine_mirrors_the_second_sides(routine: Routine) -> None:
     """Four stretches in the article's order, each side with its own instructions, then done."""
-    state, _ = routine.advance(accepted(routine), BeginRoutine(), T0)
+    state = at_warm_up(routine)
     state, effects = routine.advance(state, Press(Action.WARM), T0)
     cards = [sends(effects)[0].text]
     now = T0
@@ -165,7 +190,7 @@ def test_the_whole_routine_mirrors_the_second_sides(routine: Routine) -> None:
             now = state.wake_at
             state, more = routine.advance(state, Wake(now), now)
             cards.append(sends(more)[0].text)
-    assert "that's the whole routine: 4 stretches" in sends(effects)[-1].text
+    assert "that's the routine: 4 stretches" in sends(effects)[-1].text
     assert [c.split("\n")[1] for c in cards] == [
         "Right knee bent",
         "Left knee bent",
@@ -184,7 +209,7 @@ def test_a_hold_that_ended_while_the_bot_was_away_is_reported_and_the_routine_go
     routine: Routine,
 ) -> None:
     """A timer handled long after the hold's end skips stale cues and says the hold is over."""
-    state, _ = routine.advance(accepted(routine), BeginRoutine(), T0)
+    state = at_warm_up(routine)
     state, _ = routine.advance(state, Press(Action.WARM), T0)
     state, _ = routine.advance(state, Press(Action.START_HOLD, "0"), T0)
     assert state.wake_at is not None
@@ -197,7 +222,7 @@ def test_a_hold_that_ended_while_the_bot_was_away_is_reported_and_the_routine_go
 
 def test_a_timer_armed_for_an_earlier_state_does_nothing(routine: Routine) -> None:
     """After /cancel, a hold's timer that still fires shows nothing."""
-    state, _ = routine.advance(accepted(routine), BeginRoutine(), T0)
+    state = at_warm_up(routine)
     state, _ = routine.advance(state, Press(Action.WARM), T0)
     state, _ = routine.advance(state, Press(Action.START_HOLD, "0"), T0)
     wake = state.wake_at
@@ -209,20 +234,22 @@ def test_a_timer_armed_for_an_earlier_state_does_nothing(routine: Routine) -> No
 
 def test_an_old_button_gets_a_notice_and_the_current_prompt(routine: Routine) -> None:
     """A warm-up button pressed mid-hold changes nothing and says what is expected now."""
-    state, _ = routine.advance(accepted(routine), BeginRoutine(), T0)
+    state = at_warm_up(routine)
     state, _ = routine.advance(state, Press(Action.WARM), T0)
     state, _ = routine.advance(state, Press(Action.START_HOLD, "0"), T0)
     after, effects = routine.advance(state, Press(Action.WARM), T0 + 7)
     assert after == state
     assert effects[0] == Toast("That button is from an earlier step.")
-    assert sends(effects)[0].text.startswith("Keep holding: 23 s left.")
+    offer = sends(effects)[0]
+    assert offer.text == routine.content.texts("en").safety.stop.offer.text
+    assert [b.action for b in offer.buttons] == [Action.STOP]
     _, effects = routine.advance(state, StalePress(), T0 + 7)
     assert effects[0] == Toast("That button is from an earlier step.")
 
 
 def test_free_text_while_instructions_are_shown_offers_the_start_button(routine: Routine) -> None:
     """Text where a button is expected gets the button again."""
-    state, _ = routine.advance(accepted(routine), BeginRoutine(), T0)
+    state = at_warm_up(routine)
     state, _ = routine.advance(state, Press(Action.WARM), T0)
     _, effects = routine.advance(state, Unexpected(), T0)
     (reply,) = sends(effects)
@@ -233,7 +260,7 @@ def test_free_text_while_instructions_are_shown_offers_the_start_button(routine:
 def test_speed_shortens_real_time_but_not_what_the_user_reads(content: Content) -> None:
     """At speed 10 a 30 s hold lasts 3 real seconds and still counts down from 30."""
     fast = Routine(content, compile_plan(content, speed=10))
-    state, _ = fast.advance(accepted(fast), BeginRoutine(), T0)
+    state = at_warm_up(fast)
     state, _ = fast.advance(state, Press(Action.WARM), T0)
     state, effects = fast.advance(state, Press(Action.START_HOLD, "0"), T0)
     assert state.routine is not None and state.routine.ends_at == T0 + 3
@@ -243,7 +270,7 @@ def test_speed_shortens_real_time_but_not_what_the_user_reads(content: Content) 
 
 def test_routine_progress_survives_a_round_trip_through_storage_json(routine: Routine) -> None:
     """The stored form of a running hold reads back as the same state."""
-    state, _ = routine.advance(accepted(routine), BeginRoutine(), T0)
+    state = at_warm_up(routine)
     state, _ = routine.advance(state, Press(Action.WARM), T0)
     state, _ = routine.advance(state, Press(Action.START_HOLD, "0"), T0)
     assert load_routine(dump_routine(state.routine)) == state.routine
@@ -258,7 +285,7 @@ def test_countdown_edits_are_never_closer_than_5_s(tmp_path: Path, hold: int) ->
     routine_file.write_text(routine_file.read_text().replace("seconds: 30\n", f"seconds: {hold}\n"))
     content = load_content(folder)
     routine = Routine(content, compile_plan(content))
-    state, _ = routine.advance(accepted(routine), BeginRoutine(), T0)
+    state = at_warm_up(routine)
     state, _ = routine.advance(state, Press(Action.WARM), T0)
     state, _ = routine.advance(state, Press(Action.START_HOLD, "0"), T0)
     state = replace(state, routine=replace(state.routine, countdown_message_id=9))  # type: ignore[arg-type]
@@ -276,7 +303,7 @@ def test_countdown_edits_are_never_closer_than_5_s(tmp_path: Path, hold: int) ->
 
 def test_timers_firing_a_little_late_skip_no_countdown_step(routine: Routine) -> None:
     """Each timer 3 ms late, as a busy event loop makes it: the countdown still shows every step."""
-    state, _ = routine.advance(accepted(routine), BeginRoutine(), T0)
+    state = at_warm_up(routine)
     state, _ = routine.advance(state, Press(Action.WARM), T0)
     state, _ = routine.advance(state, Press(Action.START_HOLD, "0"), T0)
     state = replace(state, routine=replace(state.routine, countdown_message_id=9))  # type: ignore[arg-type]
