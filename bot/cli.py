@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.content import Content, ContentError, load_content
+from bot.content import Content, ContentError, load_content, medical_texts
 from bot.logs import setup_logging
 from bot.routine import compile_plan
 
@@ -33,13 +33,18 @@ def outline(content: Content) -> str:
     """The routine as a physiotherapist checks it: order, texts' titles and durations."""
     plan = compile_plan(content)
     en = content.texts("en")
+    safety = content.routine.safety
     lines = [
         f"Content OK: {content.source_dir}",
         f"  languages: {', '.join(content.locales)} (English is the fallback)",
         f"  disclaimer version: {content.disclaimer_version()} (changes when its text changes)",
         "",
         "1. Disclaimer: accept or decline",
-        f"2. Warm-up check; the guided warm-up lasts {_duration(plan.warm_up_seconds)}",
+        f"2. Safety check: {len(safety.questions)} yes/no warning signs, then a tick-list of "
+        f"{len(safety.conditions)} conditions (in full every {safety.recheck_days} days, "
+        "otherwise 'anything new?')",
+        f"3. Warm-up check; the guided warm-up lasts {_duration(plan.warm_up_seconds)}, "
+        f"up to {safety.warm_up_rounds} rounds",
     ]
     total = 0.0
     for stretch in plan.stretches:
@@ -47,7 +52,7 @@ def outline(content: Content) -> str:
         spec = next(e for e in content.routine.exercises if e.id == stretch.exercise_id)
         cues = ", ".join(f"{c.text_key} at {c.offset:g} s" for c in plan.cues_for(stretch))
         lines.append(
-            f"{stretch.index + 3}. {exercise.name} / {exercise.sides[stretch.side].title}: "
+            f"{stretch.index + 4}. {exercise.name} / {exercise.sides[stretch.side].title}: "
             f"hold {stretch.hold_seconds} s (range {spec.hold.min_seconds}-"
             f"{spec.hold.max_seconds} s); cues: {cues or 'none'}"
         )
@@ -55,12 +60,46 @@ def outline(content: Content) -> str:
         if stretch.index + 1 < len(plan.stretches) and plan.rest_seconds:
             lines.append(f"   rest {plan.rest_seconds} s")
             total += plan.rest_seconds
-    lines.append(f"{len(plan.stretches) + 3}. Done: summary")
+    lines.append(f"{len(plan.stretches) + 4}. Done: summary")
     lines.append("")
     lines.append(
         f"Holds and rests: {_duration(total)}; with the guided warm-up: "
         f"{_duration(total + plan.warm_up_seconds)} (plus the time to get into position)"
     )
+    return "\n".join(lines)
+
+
+def clinical_review(content: Content, locale: str = "en") -> str:
+    """Every text with medical meaning, in file order, with its sources: for a clinician."""
+    texts = content.texts(locale)
+    lines = [
+        f"For a clinician's review: every medical text in {locale}.yaml with its sources",
+        f"(safety texts version {content.safety_version()}; changing one asks every user the "
+        "safety check again)",
+    ]
+    for path, medical in medical_texts(texts):
+        lines += ["", f"{path}  [{', '.join(medical.source)}]"]
+        lines += [f"    {line}" if line else "" for line in medical.text.splitlines()]
+    rules = content.routine.safety
+    lines += ["", "What each answer leads to (routine.yaml safety):"]
+    for question in rules.questions:
+        lines.append(f"  Yes to {question.id}: safety.outcomes.{question.outcome}; no routine")
+    for condition in rules.conditions:
+        effects = []
+        if condition.leaves_out:
+            effects.append(f"leaves out {', '.join(condition.leaves_out)}")
+        if condition.no_heat_hours:
+            effects.append(f"no heat in the warm-up for {condition.no_heat_hours} h")
+        lines.append(f"  Tick {condition.id}: its notice; {'; '.join(effects) or 'user decides'}")
+    lines += ["", "Sources (content/sources.yaml):"]
+    for name, source in content.sources.items():
+        lines.append(
+            f"  {name}: {source.title}, {source.publisher}. {source.url} (read {source.read})"
+        )
+    lines += ["", "Help numbers by country (content/numbers.yaml):"]
+    for code, entry in content.numbers.items():
+        urgent = f", {entry.urgent.name} {entry.urgent.number}" if entry.urgent else ""
+        lines.append(f"  {code}: emergency {entry.emergency}{urgent} [{', '.join(entry.source)}]")
     return "\n".join(lines)
 
 
@@ -116,7 +155,10 @@ def cmd_console(args: argparse.Namespace) -> int:
 
 
 def cmd_check_content(args: argparse.Namespace) -> int:
-    print(outline(load_content(args.directory)))
+    content = load_content(args.directory)
+    print(outline(content))
+    print()
+    print(clinical_review(content))
     return 0
 
 
@@ -135,7 +177,10 @@ def main(argv: list[str] | None = None) -> int:
         "--database", type=Path, help="the console's own database (default data/console.sqlite3)"
     )
     console.set_defaults(func=cmd_console)
-    check = sub.add_parser("check-content", help="validate a content folder and print the routine")
+    check = sub.add_parser(
+        "check-content",
+        help="validate a content folder; print the routine and every medical text with its source",
+    )
     check.add_argument("directory", nargs="?", type=Path, help="default: the bundled content/")
     check.set_defaults(func=cmd_check_content)
     args = parser.parse_args(argv)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.content import BUNDLED_CONTENT_DIR, ContentError, load_content
+from bot.content import BUNDLED_CONTENT_DIR, Content, ContentError, load_content
 
 
 @pytest.fixture
@@ -111,8 +111,46 @@ def test_check_content_prints_the_outline(capsys: pytest.CaptureFixture[str]) ->
     """check-content lists every stretch with its hold and cues."""
     assert main(["check-content"]) == 0
     out = capsys.readouterr().out
-    assert "3. Exercise 1: seated twist / Right knee bent: hold 30 s (range 30-60 s)" in out
-    assert "6. Exercise 2: side-lying stretch / Lying on your left side" in out
+    assert "4. Exercise 1: seated twist / Right knee bent: hold 30 s (range 30-60 s)" in out
+    assert "7. Exercise 2: side-lying stretch / Lying on your left side" in out
+
+
+def test_check_content_prints_every_medical_text_with_its_sources(
+    content: Content, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """For a clinician: every screening question, outcome and notice, each with its sources."""
+    assert main(["check-content"]) == 0
+    out = capsys.readouterr().out
+    safety = content.texts("en").safety
+    assert (
+        "safety.screening.questions.saddle  [nhs_sciatica, nhs_back_pain, nhs_cauda_equina]" in out
+    )
+    for text in [
+        *(q.text for q in safety.screening.questions.values()),
+        *(o.text for o in safety.outcomes.values()),
+        *(c.notice.text for c in safety.screening.conditions.values()),
+    ]:
+        assert all(f"    {line}" in out for line in text.splitlines() if line)
+    assert "  GB: emergency 999, NHS 111 111 [nhs_111]" in out
+    assert "nhs_sprains: Sprains and strains, NHS (nhs.uk). https://www.nhs.uk/conditions/" in out
+
+
+def test_a_medical_text_without_a_source_is_refused(folder: Path) -> None:
+    """A medical text must say where it comes from."""
+    edit(folder / "en.yaml", "    source: nhs_sprains\n  # The numbered", "  # The numbered")
+    assert problems(folder) == [
+        f"{folder / 'en.yaml'}: warm_up.check_no_heat.source: missing: this key is required",
+    ]
+
+
+def test_a_medical_text_with_an_unknown_source_is_refused(folder: Path) -> None:
+    """A source a text names must be listed in sources.yaml."""
+    edit(folder / "en.yaml", "source: leeds_hip_precautions", "source: a_leaflet_i_remember")
+    known = ", ".join(sorted(load_content().sources))
+    assert problems(folder) == [
+        f"{folder / 'en.yaml'}: safety.screening.conditions.hip_surgery.notice.source: no "
+        f"source 'a_leaflet_i_remember' in sources.yaml (it has: {known})",
+    ]
 
 
 def test_check_content_refuses_a_broken_folder(
