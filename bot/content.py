@@ -226,6 +226,7 @@ class Condition(_Frozen):
     id: Id
     leaves_out: tuple[Id, ...] = ()
     no_heat_hours: int | None = Field(default=None, gt=0, le=24 * 14)
+    remind_on: tuple[Id, ...] = ()
 
 
 class StopPattern(_Frozen):
@@ -677,12 +678,13 @@ def _cross_check(routine: RoutineSpec, texts: Texts, file: Path) -> list[str]:
         )
     exercise_ids = [e.id for e in routine.exercises]
     for i, condition in enumerate(routine.safety.conditions):
-        for name in condition.leaves_out:
-            if name not in exercise_ids and file.stem == DEFAULT_LOCALE:
-                problems.append(
-                    f"{file.parent / ROUTINE_FILE}: safety.conditions[{i}].leaves_out: no "
-                    f"exercise {name!r} (exercises: {', '.join(exercise_ids)})"
-                )
+        for key in ("leaves_out", "remind_on"):
+            for name in getattr(condition, key):
+                if name not in exercise_ids and file.stem == DEFAULT_LOCALE:
+                    problems.append(
+                        f"{file.parent / ROUTINE_FILE}: safety.conditions[{i}].{key}: no "
+                        f"exercise {name!r} (exercises: {', '.join(exercise_ids)})"
+                    )
     safety, said = routine.safety, texts.safety
     wanted = {
         "safety.screening.questions": {q.id for q in safety.questions},

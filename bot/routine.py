@@ -672,6 +672,11 @@ class Routine:
         name, side = self._names(stretch, texts)
         exercise = texts.exercises[stretch.exercise_id]
         instructions = exercise.sides[stretch.side].instructions.text
+        for condition in self.rules.spec.conditions:  # a notice that applies to this stretch
+            if condition.id in state.safety.conditions and stretch.exercise_id in (
+                condition.remind_on
+            ):
+                out.send(texts.safety.screening.conditions[condition.id].notice.text)
         out.send(
             texts.hold.card.format(
                 name=name, side=side, about=exercise.about.text, instructions=instructions
@@ -881,12 +886,12 @@ class Routine:
         routine = _routine(state)
         following = self._following(state, routine.stretch, now)
         skip = self._skip_to(state, routine.stretch, now)
-        buttons = []
+        # Ending is offered first: the bot never pushes on.
+        buttons = [Button(b.end_today, Action.AFTER_STOP, "end")]
         if following is not None:
             buttons.append(Button(b.next_stretch, Action.AFTER_STOP, "next"))
         if skip is not None and skip != following:
             buttons.append(Button(b.skip_exercise, Action.AFTER_STOP, "skip"))
-        buttons.append(Button(b.end_today, Action.AFTER_STOP, "end"))
         return tuple(buttons)
 
     def _skip_to(self, state: ChatState, index: int, now: float) -> int | None:

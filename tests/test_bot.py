@@ -74,9 +74,9 @@ async def test_the_full_routine_from_start_to_summary(harness: Harness) -> None:
     )
     assert h.texts()[-1].startswith("Shall I remind you every day")  # no reminder yet
     assert stored(h, "routine") is None and stored(h, "wake_at") is None
-    # welcome, disclaimer, the check's intro and 5 questions, warm-up check; per side: card,
+    # welcome, disclaimer, the check's intro and 6 questions, warm-up check; per side: card,
     # start, countdown, 2 cues, release; three rests; summary and the reminder offer.
-    assert len(h.messages()) == 2 + 6 + 1 + 4 * 6 + 3 + 2
+    assert len(h.messages()) == 2 + 7 + 1 + 4 * 6 + 3 + 2
     assert [c["command"] for c in h.server.commands] == [
         "routine", "start", "stop", "cancel", "remind", "reminders", "timezone", "help"
     ]  # fmt: skip

@@ -25,8 +25,8 @@ async def test_console_walks_through_the_first_hold(tmp_path: Path, content: Con
         stretchbot_database=tmp_path / "console.sqlite3", stretchbot_speed=100, _env_file=None
     )  # type: ignore[call-arg]
     out = io.StringIO()
-    # accept; "hello" at the first question; No four times; "None of these"; warm; start hold
-    stdin = SlowTyper("/start\n1\nhello\n2\n2\n2\n2\n7\n1\n1\n" + "\n" * 6 + "/quit\n")
+    # accept; "hello" at the first question; No five times; "None of these"; warm; start hold
+    stdin = SlowTyper("/start\n1\nhello\n" + "2\n" * 5 + "7\n1\n1\n" + "\n" * 6 + "/quit\n")
     assert await run_console(settings, content, stdin=stdin, stdout=out) == 0
     shown = out.getvalue()
     assert "   [1] I understand, continue   [2] No thanks" in shown
@@ -48,7 +48,7 @@ async def test_a_restarted_console_continues_the_routine(tmp_path: Path, content
         stretchbot_database=tmp_path / "console.sqlite3", stretchbot_speed=10, _env_file=None
     )  # type: ignore[call-arg]
     first = io.StringIO()
-    typed = "/start\n1\n2\n2\n2\n2\n7\n1\n1\n"
+    typed = "/start\n1\n" + "2\n" * 5 + "7\n1\n1\n"
     await run_console(settings, content, stdin=SlowTyper(typed), stdout=first)
     assert "⏱ 30 s left · Right knee bent" in first.getvalue()
     second = io.StringIO()

@@ -94,6 +94,8 @@ def test_a_missing_exercise_text_is_refused(folder: Path) -> None:
         "(routine.yaml exercises[1].id)",
         f"{folder / 'routine.yaml'}: safety.conditions[0].leaves_out: no exercise 'side_lying' "
         "(exercises: seated_twist, side_lying_new)",
+        f"{folder / 'routine.yaml'}: safety.conditions[3].remind_on: no exercise 'side_lying' "
+        "(exercises: seated_twist, side_lying_new)",
         f"{folder / 'en.yaml'}: exercises.side_lying: not in routine.yaml, so never shown",
     ]
 

@@ -61,14 +61,14 @@ async def test_run_serves_a_user_survives_a_restart_and_never_logs_the_token(
     server.user_sends(CHAT, "/start")
     await server.wait_until(lambda: len(server.texts(CHAT)) == 2, within=10)
     server.user_taps(CHAT, "I understand, continue")
-    await server.wait_until(lambda: server.last(CHAT).text.startswith("1 of 5"))
+    await server.wait_until(lambda: server.last(CHAT).text.startswith("1 of 6"))
     log = await stop_bot(process)
 
     # The safety check goes on where it was after the restart.
     process = await start_bot(front, tmp_path)
-    for number in range(2, 6):
+    for number in range(2, 7):
         server.user_taps(CHAT, "No")
-        await server.wait_until(lambda n=number: server.last(CHAT).text.startswith(f"{n} of 5"))
+        await server.wait_until(lambda n=number: server.last(CHAT).text.startswith(f"{n} of 6"))
     server.user_taps(CHAT, "None of these")
     await server.wait_until(lambda: server.last(CHAT).text.startswith("First, warm up"))
     assert server.last(CHAT).button_texts == ["I'm warm", "Not yet, guide me"]

@@ -30,7 +30,7 @@ from bot.routine import (
     dump_routine,
     load_routine,
 )
-from bot.safety import Safety
+from bot.safety import Safety, dump_safety, load_safety
 
 T0 = 1_800_000_000.0
 
@@ -313,3 +313,23 @@ def test_timers_firing_a_little_late_skip_no_countdown_step(routine: Routine) ->
         state, effects = routine.advance(state, Wake(state.wake_at), state.wake_at + 0.003)
         shown += [e.text.split(" s left")[0] for e in effects if isinstance(e, Edit)]
     assert shown == ["⏱ 25", "⏱ 20", "⏱ 15", "⏱ 10", "⏱ 5", "⏱ 0"]
+
+
+def test_a_changed_safety_text_asks_the_whole_check_again(routine: Routine) -> None:
+    """Answers given to older safety texts do not count: the full check comes again."""
+    state = accepted(routine)
+    state = replace(state, safety=replace(state.safety, version="0ldversion00"))
+    state, effects = routine.advance(state, BeginRoutine(), T0)
+    assert state.routine is not None and state.routine.phase == Phase.SCREEN
+    assert sends(effects)[0].text == routine.content.texts("en").safety.screening.intro.text
+
+
+def test_stored_routine_and_safety_from_an_older_release_still_load() -> None:
+    """A chat saved before the safety fields existed reads back with their defaults."""
+    old = '{"phase":"hold","stretch":1,"started_at":1.0,"ends_at":31.0,"wake_at":5.0}'
+    loaded = load_routine(old)
+    assert loaded is not None and loaded.phase == Phase.HOLD and loaded.ticks == ()
+    assert load_safety(None) == Safety()
+    assert load_safety(dump_safety(Safety(1.0, "v", None, ("floor",)))) == Safety(
+        1.0, "v", None, ("floor",)
+    )

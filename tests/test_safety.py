@@ -7,10 +7,12 @@ flow, the buttons and what is stored are what these tests pin.
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 import pytest
 
-from bot.content import Texts
+from bot.content import Content, Texts
+from bot.storage import MIGRATIONS
 from tests.conftest import CHAT, Harness
 
 DAY = 86_400
@@ -57,20 +59,20 @@ async def to_first_card(h: Harness) -> None:
 # --------------------------------------------------------------------------- the check
 
 
-@pytest.mark.parametrize(
-    ("question", "outcome"),
-    [(0, "emergency"), (1, "emergency"), (2, "get_checked"), (3, "urgent_gp")],
-)
+@pytest.mark.parametrize("question", range(5))
 async def test_a_yes_to_a_warning_sign_ends_the_check_with_its_outcome(
-    harness: Harness, question: int, outcome: str
+    harness: Harness, question: int
 ) -> None:
     """Yes to a warning sign: its outcome message, no routine, reminders paused, all recorded."""
     h = harness
     await consent(h)
     assert h.texts()[-2] == en(h).safety.screening.intro.text
     await answer(h, *(["no"] * question), "yes")
-    words = {"emergency": "your local emergency number", "urgent": "your local health advice line"}
-    assert h.last().text == en(h).safety.outcomes[outcome].text.format(**words)
+    outcome = h.content.routine.safety.questions[question].outcome
+    words = en(h).safety.numbers
+    assert h.last().text == en(h).safety.outcomes[outcome].text.format(
+        emergency=words.emergency_unknown, urgent=words.urgent_unknown
+    )
     assert h.last().buttons == []
     assert routine_row(h) is None and paused(h)
     asked = h.content.routine.safety.questions[question].id
@@ -80,7 +82,7 @@ async def test_a_yes_to_a_warning_sign_ends_the_check_with_its_outcome(
 
 
 async def test_the_check_asks_one_question_per_message_with_yes_and_no(harness: Harness) -> None:
-    """Four yes/no questions, one at a time, then the tick-list with None of these and Done."""
+    """Yes/no questions, one at a time, then the tick-list with None of these and Done."""
     h = harness
     await consent(h)
     questions = en(h).safety.screening.questions
@@ -97,7 +99,7 @@ async def test_ticks_are_shown_in_place_and_can_be_taken_back(harness: Harness) 
     """Tapping a condition ticks it on the same message; tapping again unticks it."""
     h = harness
     await consent(h)
-    await answer(h, "no", "no", "no", "no")
+    await answer(h, "no", "no", "no", "no", "no")
     tick_list = h.last()
     conditions = en(h).safety.screening.conditions
     pregnancy, osteoporosis = conditions["pregnancy"].label, conditions["osteoporosis"].label
@@ -115,6 +117,9 @@ async def test_ticks_are_shown_in_place_and_can_be_taken_back(harness: Harness) 
     await h.tap("Go on")
     assert h.last().text == en(h).warm_up.check.text
     assert log(h)[-1] == ("screening", "conditions=osteoporosis", None, None)
+    await h.tap("I'm warm")  # the notice comes again with each card it applies to
+    assert h.texts()[-2] == conditions["osteoporosis"].notice.text
+    assert h.last().button_texts == ["Start hold", "⏹ Stop"]
 
 
 async def test_hip_surgery_leaves_out_every_stretch_so_the_routine_does_not_start(
@@ -123,7 +128,7 @@ async def test_hip_surgery_leaves_out_every_stretch_so_the_routine_does_not_star
     """Both stretches break hip precautions: the notice, the advice, and no routine."""
     h = harness
     await consent(h)
-    await answer(h, "no", "no", "no", "no")
+    await answer(h, "no", "no", "no", "no", "no")
     await h.tap(en(h).safety.screening.conditions["hip_surgery"].label)
     await h.tap("Done")
     screening = en(h).safety.screening
@@ -141,7 +146,7 @@ async def test_no_floor_leaves_out_exercise_1_and_the_summary_says_what_was_done
     """Someone who can't get to the floor gets the side-lying stretch only."""
     h = harness
     await consent(h)
-    await answer(h, "no", "no", "no", "no")
+    await answer(h, "no", "no", "no", "no", "no")
     await h.tap(en(h).safety.screening.conditions["floor"].label)
     await h.tap("Done")
     await h.tap("Go on")
@@ -162,7 +167,7 @@ async def test_not_today_after_a_notice_ends_kindly_and_pauses_reminders(harness
     """A person who decides not to go on is not pushed: a kind end, reminders paused."""
     h = harness
     await consent(h)
-    await answer(h, "no", "no", "no", "no")
+    await answer(h, "no", "no", "no", "no", "no")
     await h.tap(en(h).safety.screening.conditions["pregnancy"].label)
     await h.tap("Done")
     await h.tap("Not today")
@@ -240,7 +245,7 @@ async def test_emergency_numbers_follow_the_country_of_the_time_zone(
     if zone:
         await h.send(f"/timezone {zone}")
     await consent(h)
-    await answer(h, "no", "no", "yes")  # a fall: emergency after a serious one, else urgent
+    await answer(h, "no", "no", "no", "yes")  # a fall: emergency after a serious one, else urgent
     words = en(h).safety.numbers
     assert h.last().text == en(h).safety.outcomes["get_checked"].text.format(
         emergency=emergency or words.emergency_unknown, urgent=urgent or words.urgent_unknown
@@ -254,7 +259,7 @@ async def test_a_recent_injury_warm_up_has_no_heat_for_72_hours(harness: Harness
     """A strain in the last 3 days: no heat, no rubbing, no guide; normal again after 72 h."""
     h = harness
     await consent(h)
-    await answer(h, "no", "no", "no", "no")
+    await answer(h, "no", "no", "no", "no", "no")
     await h.tap(en(h).safety.screening.conditions["recent_injury"].label)
     await h.tap("Done")
     await h.tap("Go on")
@@ -316,9 +321,9 @@ async def test_stop_mid_hold_ends_it_at_once_and_asks_two_questions(harness: Har
     await h.tap(en(h).safety.buttons.settling)
     assert h.last().text == stop.settling
     assert h.last().button_texts == [
+        "End for today",
         "Go on to the next stretch",
         "Skip to the next exercise",
-        "End for today",
     ]
     await h.tap("Go on to the next stretch")
     assert h.last().text.split("\n")[1] == "Left knee bent"
@@ -397,7 +402,7 @@ async def test_skip_and_end_after_a_settled_stop(harness: Harness) -> None:
     await h.tap("Skip to the next exercise")
     assert h.last().text.split("\n")[1] == "Lying on your right side"
     await stop_and_settle(h)
-    assert h.last().button_texts == ["Go on to the next stretch", "End for today"]
+    assert h.last().button_texts == ["End for today", "Go on to the next stretch"]
     await h.tap("End for today")
     stop = en(h).safety.stop
     assert h.last().text == stop.ended + "\n\n" + stop.ended_reminders
@@ -473,7 +478,7 @@ async def test_text_typed_in_every_step_of_the_check_gets_the_question_again(
     await consent(h)
     await h.send("yes")  # typed, not tapped: not taken as an answer
     assert h.texts()[-2:] == [expect, screening.questions["saddle"].text]
-    await answer(h, "no", "no", "no", "no")
+    await answer(h, "no", "no", "no", "no", "no")
     await h.send("none")
     assert h.texts()[-2:] == [expect, screening.conditions_question.text]
     await h.tap(screening.conditions["pregnancy"].label)
@@ -500,3 +505,41 @@ async def test_text_typed_in_a_rest_or_the_warm_up_offers_to_stop(harness: Harne
     await h.advance(31)
     await h.send("stop")
     assert (h.last().text, h.last().button_texts) == (offer, ["⏹ Stop"])
+
+
+async def test_a_database_from_the_release_before_safety_upgrades_in_place(
+    tmp_path: Path, content: Content
+) -> None:
+    """A chat mid-hold and a reminder stored by schema 3 load, carry on, and are not paused."""
+    database = tmp_path / "stretchbot.sqlite3"
+    with sqlite3.connect(database) as conn:
+        conn.execute("CREATE TABLE schema_version (version INTEGER)")
+        for version, script in enumerate(MIGRATIONS[:3], start=1):
+            conn.executescript(script)
+            conn.execute("INSERT INTO schema_version VALUES (?)", (version,))
+        now = 1_790_000_000.0
+        hold = (
+            f'{{"phase":"hold","stretch":0,"started_at":{now - 10},"ends_at":{now + 20},'
+            f'"wake_at":{now},"cues_said":0,"countdown_message_id":null,'
+            f'"countdown_shown":30,"countdown_at":{now - 10}}}'
+        )
+        conn.execute(
+            "INSERT INTO chats (chat_id, consent_version, consent_at, routine, wake_at, "
+            "updated_at) VALUES (?, 'old', ?, ?, ?, ?)",
+            (CHAT, now - 60, hold, now, now),
+        )
+        conn.execute(
+            "INSERT INTO reminders (chat_id, local_time, days, next_due, created_at) "
+            "VALUES (?, '07:30', 'every_day', ?, ?)",
+            (CHAT, now + 3600, now),
+        )
+    h = Harness(tmp_path, content)
+    h.server.add_chat(CHAT)  # the chat exists on Telegram, as it did before the upgrade
+    await h.start()
+    try:
+        await h.advance(25)
+        assert en(h).hold.finished in h.texts()
+        assert db(h, "SELECT MAX(version) FROM schema_version") == [(len(MIGRATIONS),)]
+        assert db(h, "SELECT COUNT(*) FROM reminders") == [(1,)] and not paused(h)
+    finally:
+        await h.stop()
