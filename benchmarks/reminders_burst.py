@@ -81,16 +81,18 @@ async def main(users: int, rate_limit: bool, lead: float) -> None:
 
         # Meanwhile one user holds a stretch that ends 5 s into the burst.
         holder = users + 1
-        for text in ("/start", None, None):
-            update = (
-                server.user_sends(holder, text)
-                if text
-                else server.user_presses(
-                    holder,
-                    server.last(holder).message_id,
-                    server.last(holder).buttons[0][0].callback_data or "",
-                )
-            )
+        en = content.texts("en")
+        await bot.app.process_update(
+            Update.de_json(server.user_sends(holder, "/start"), bot.app.bot)
+        )
+        no_signs = [en.safety.buttons.no] * len(content.routine.safety.questions)
+        for label in (
+            en.buttons.accept,
+            *no_signs,
+            en.safety.buttons.none_of_these,
+            en.buttons.warm,
+        ):
+            update = server.user_taps(holder, label)
             await bot.app.process_update(Update.de_json(update, bot.app.bot))
         await asyncio.sleep(max(0.0, due - time.time() - 25))  # a 30 s hold ending at due + 5
         press = server.user_presses(

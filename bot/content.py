@@ -377,6 +377,8 @@ class Reminders(_Frozen):
     offer_daily: Annotated[str, _text("time")]
     offer_daily_pick: Text
     not_set: Text
+    # After a warning sign or a routine ended by Stop, until the user starts a routine again.
+    paused: Text
     days: DayWords
     buttons: ReminderButtons
 

@@ -241,6 +241,8 @@ class ReminderDesk:
             )
             label = texts.reminders.buttons.delete.format(time=row.local_time, days=days)
             buttons.append(Button(label, Action.REMIND_DELETE, str(row.id), row=i))
+        if (await self.store.load(chat_id)).reminders_paused:
+            lines += ["", texts.reminders.paused]
         return "\n".join(lines), tuple(buttons)
 
     async def timezone(self, chat_id: int, args: Sequence[str], locale: str | None) -> None:
@@ -489,7 +491,10 @@ class ReminderDesk:
         await self.store.add_reminder(chat_id, hhmm, key, due.timestamp(), now.timestamp())
         self.timers_changed()
         when = self._when(texts, due, zone)
-        await self._say(chat_id, texts.reminders.set.format(time=hhmm, days=words, next=when))
+        text = texts.reminders.set.format(time=hhmm, days=words, next=when)
+        if (await self.store.load(chat_id)).reminders_paused:
+            text += "\n\n" + texts.reminders.paused
+        await self._say(chat_id, text)
         if not chosen and not existing:
             local_now = now.astimezone(zone).strftime("%H:%M")
             await self._say(

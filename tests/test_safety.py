@@ -216,6 +216,8 @@ async def test_reminders_pause_after_a_warning_sign_and_resume_when_the_routine_
     await answer(h, "yes")
     await h.advance(3 * DAY)
     assert sent() == 0
+    await h.send("/reminders")
+    assert h.last().text.endswith("\n\n" + en(h).reminders.paused)
     await h.send("/routine")
     await h.pass_safety_check()
     assert not paused(h)
