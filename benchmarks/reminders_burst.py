@@ -21,11 +21,11 @@ from pathlib import Path
 
 from telegram import Update
 
-from bot.app import StretchBot
 from bot.config import Settings
-from bot.content import load_content
-from bot.emulator import Event, FakeTelegram
+from bot.core.content import load_content
+from bot.devtools.emulator import Event, FakeTelegram
 from bot.storage import SqliteStore
+from bot.telegram.app import StretchBot
 
 TOKEN = "424242:BENCH-token-abcdefghijklmnopqrstuvwxyz"
 

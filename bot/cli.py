@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.content import Content, ContentError, load_content, medical_texts
+from bot.core.content import Content, ContentError, load_content, medical_texts
+from bot.core.routine import compile_plan
 from bot.logs import setup_logging
-from bot.routine import compile_plan
 
 log = logging.getLogger("bot")
 
@@ -117,7 +117,7 @@ def _settings_and_content(args: argparse.Namespace) -> tuple[Settings, Content]:
 def cmd_run(args: argparse.Namespace) -> int:
     from telegram.error import InvalidToken, NetworkError
 
-    from bot.app import StretchBot
+    from bot.telegram.app import StretchBot
 
     settings, content = _settings_and_content(args)
     token = settings.require_token()
@@ -145,7 +145,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_console(args: argparse.Namespace) -> int:
-    from bot.console import run_console
+    from bot.devtools.console import run_console
 
     if args.database is None:
         args.database = Path("data/console.sqlite3")

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from telegram import Update
 
-from bot.app import StretchBot
-from bot.clock import FakeClock, SystemClock
 from bot.config import Settings
-from bot.content import Content, load_content
-from bot.emulator import FakeTelegram, SentMessage
+from bot.core.content import Content, load_content
+from bot.devtools.emulator import FakeTelegram, SentMessage
+from bot.runtime.clock import FakeClock, SystemClock
 from bot.storage import SqliteStore
+from bot.telegram.app import StretchBot
 
 TOKEN = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz"
 CHAT = 4242

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import handlers
-from bot.content import Content
+from bot.core.content import Content
+from bot.telegram import handlers
 from tests.conftest import CHAT, Harness
 
 

@@ -7,8 +7,8 @@ import time
 from pathlib import Path
 
 from bot.config import Settings
-from bot.console import run_console
-from bot.content import Content
+from bot.core.content import Content
+from bot.devtools.console import run_console
 
 
 class SlowTyper(io.StringIO):

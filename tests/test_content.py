@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.content import BUNDLED_CONTENT_DIR, Content, ContentError, load_content
+from bot.core.content import BUNDLED_CONTENT_DIR, Content, ContentError, load_content
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from telegram.error import (
 )
 from telegram.ext import ApplicationBuilder, CommandHandler, ContextTypes
 
-from bot.emulator import SPEC_PATH, BotApiSpec, Event, FakeTelegram, parse_html
+from bot.devtools.emulator import SPEC_PATH, BotApiSpec, Event, FakeTelegram, parse_html
 
 TOKEN = "123456:TEST-token-for-emulator"
 CHAT = 4242

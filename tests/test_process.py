@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.emulator import FakeTelegram
-from bot.emulator_http import HttpFront
+from bot.devtools.emulator import FakeTelegram
+from bot.devtools.http import HttpFront
 from bot.logs import REDACTED, setup_logging
 from tests.conftest import TOKEN
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot import handlers
+from bot.telegram import handlers
 from tests.conftest import CHAT, Harness
 
 # Friday 27 March 2026, 06:00 UTC: 07:00 in Berlin, two days before its clocks go forward.

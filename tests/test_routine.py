@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.callbacks import Action
-from bot.content import BUNDLED_CONTENT_DIR, Content, load_content
-from bot.routine import (
+from bot.core.callbacks import Action
+from bot.core.content import BUNDLED_CONTENT_DIR, Content, load_content
+from bot.core.routine import (
     BeginRoutine,
     Cancel,
     ChatState,
@@ -30,7 +30,7 @@ from bot.routine import (
     dump_routine,
     load_routine,
 )
-from bot.safety import Safety, dump_safety, load_safety
+from bot.core.safety import Safety, dump_safety, load_safety
 
 T0 = 1_800_000_000.0
 

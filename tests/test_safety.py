@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.content import Content, Texts
+from bot.core.content import Content, Texts
 from bot.storage import MIGRATIONS
 from tests.conftest import CHAT, Harness
 

@@ -1,4 +1,4 @@
-"""Tests for bot.schedule: parsing /remind and /timezone input and computing due instants."""
+"""Tests for bot.core.schedule: parsing /remind and /timezone input and computing due instants."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import schedule
-from bot.schedule import (
+from bot.core import schedule
+from bot.core.schedule import (
     EVERY_DAY,
     PLACE_ZONES,
     WEEKDAYS,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 
-from bot.clock import SystemClock
-from bot.timers import TimerLoop, TimerSource
+from bot.runtime.clock import SystemClock
+from bot.runtime.timers import TimerLoop, TimerSource
 
 
 class Source:

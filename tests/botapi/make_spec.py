@@ -2,11 +2,11 @@
 
 Reads ``api.json`` from the telegram-bot-api-spec project (MIT licence,
 https://github.com/PaulSonOfLars/telegram-bot-api-spec) and writes
-``bot/botapi_spec.json``: for every method its parameters (types, required) and
+``bot/devtools/botapi_spec.json``: for every method its parameters (types, required) and
 return types, for every type its fields (types, required) and subtypes, plus the
-Bot API version. The upstream licence is copied to ``bot/botapi_spec.LICENSE``.
+Bot API version. The upstream licence is copied to ``bot/devtools/botapi_spec.LICENSE``.
 
-Usage: python tests/botapi/make_spec.py [--api PATH/api.json] [--out bot/botapi_spec.json]
+Usage: python tests/botapi/make_spec.py [--api PATH/api.json] [--out bot/devtools/botapi_spec.json]
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_API = Path("/work/shared/botapi/api.json")
-DEFAULT_OUT = REPO_ROOT / "bot" / "botapi_spec.json"
+DEFAULT_OUT = REPO_ROOT / "bot" / "devtools" / "botapi_spec.json"
 SOURCE = "telegram-bot-api-spec, https://github.com/PaulSonOfLars/telegram-bot-api-spec (MIT)"
 
 

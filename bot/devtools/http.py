@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from bot.emulator import FakeTelegram
+from bot.devtools.emulator import FakeTelegram
 
 MAX_BODY = 1 << 20
 

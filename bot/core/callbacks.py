@@ -22,7 +22,7 @@ class Action(StrEnum):
     GUIDE_ME = "guide"
     START_HOLD = "hold"  # arg: the index of the stretch it starts
     START_ROUTINE = "routine"
-    # Safety (bot.routine): the warning-sign check and Stop
+    # Safety (bot.core.routine): the warning-sign check and Stop
     SCREEN = "scr"  # arg: question id "." y|n
     TICK = "tick"  # arg: a condition id, toggled in the tick-list
     TICKS_DONE = "tdone"
@@ -33,7 +33,7 @@ class Action(StrEnum):
     STOP = "stop"  # stop the stretch being done now
     STOP_ANSWER = "sans"  # arg: numb|settling "." y|n
     AFTER_STOP = "astop"  # arg: next | skip | end
-    # Reminders and time zones (bot.reminders)
+    # Reminders and time zones (bot.runtime.reminders)
     REMIND_TIME = "rtime"  # arg: HHMM, or "other" for a typed time
     REMIND_DAYS = "rdays"  # arg: every_day | weekdays | choose
     REMIND_DAY = "rday"  # arg: 0-6, toggles a day while choosing days

@@ -16,7 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from bot.clock import Clock
+from bot.runtime.clock import Clock
 
 log = logging.getLogger(__name__)
 

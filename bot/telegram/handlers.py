@@ -36,12 +36,9 @@ from telegram.ext import (
     filters,
 )
 
-from bot.callbacks import REMINDER_ACTIONS, Action, Button, decode
-from bot.clock import Clock
-from bot.coach import ChatUnreachable, Coach, OutboxUnavailable, Shown
-from bot.content import Content
-from bot.reminders import ReminderDesk
-from bot.routine import (
+from bot.core.callbacks import REMINDER_ACTIONS, Action, Button, decode
+from bot.core.content import Content
+from bot.core.routine import (
     BeginRoutine,
     Cancel,
     Edited,
@@ -52,6 +49,9 @@ from bot.routine import (
     Start,
     Unexpected,
 )
+from bot.runtime.clock import Clock
+from bot.runtime.coach import ChatUnreachable, Coach, OutboxUnavailable, Shown
+from bot.runtime.reminders import ReminderDesk
 from bot.storage import Store
 
 log = logging.getLogger(__name__)

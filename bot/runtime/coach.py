@@ -14,9 +14,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from bot.callbacks import Button
-from bot.clock import Clock
-from bot.routine import Edit, Event, Finished, Keep, Record, Routine, Send, Toast, Wake
+from bot.core.callbacks import Button
+from bot.core.routine import Edit, Event, Finished, Keep, Record, Routine, Send, Toast, Wake
+from bot.runtime.clock import Clock
 from bot.storage import Due, Store
 
 log = logging.getLogger(__name__)

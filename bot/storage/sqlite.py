@@ -18,8 +18,8 @@ from typing import Protocol
 
 import aiosqlite
 
-from bot.routine import ChatState, Record, dump_routine, load_routine
-from bot.safety import dump_safety, load_safety
+from bot.core.routine import ChatState, Record, dump_routine, load_routine
+from bot.core.safety import dump_safety, load_safety
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 Each reminder is a row (local time, days, next due time in UTC, an optional snooze) in the same
 database as everything else, so the timer loop re-arms them at start-up by reading the rows.
 The time arithmetic (parsing, next due time across daylight-saving changes, time-zone lookup)
-is pure and lives in bot.schedule; every sentence comes from content/.
+is pure and lives in bot.core.schedule; every sentence comes from content/.
 
 Knows nothing of python-telegram-bot: it talks through the same Outbox as the coach.
 """
@@ -18,11 +18,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.callbacks import Action, Button
-from bot.clock import Clock
-from bot.coach import ChatUnreachable, Outbox, OutboxUnavailable
-from bot.content import Content, Texts
-from bot.schedule import (
+from bot.core.callbacks import Action, Button
+from bot.core.content import Content, Texts
+from bot.core.schedule import (
     EVERY_DAY,
     WEEKDAYS,
     Days,
@@ -40,6 +38,8 @@ from bot.schedule import (
     parse_time,
     utc_offset_label,
 )
+from bot.runtime.clock import Clock
+from bot.runtime.coach import ChatUnreachable, Outbox, OutboxUnavailable
 from bot.storage import ReminderRow, Store
 
 log = logging.getLogger(__name__)

@@ -8,15 +8,15 @@ from telegram import Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 from telegram.request import BaseRequest
 
-from bot.clock import Clock, SystemClock
-from bot.coach import Coach
 from bot.config import Settings
-from bot.content import Content
-from bot.handlers import Handlers, TelegramOutbox
-from bot.reminders import ReminderDesk
-from bot.routine import Routine, compile_plan
+from bot.core.content import Content
+from bot.core.routine import Routine, compile_plan
+from bot.runtime.clock import Clock, SystemClock
+from bot.runtime.coach import Coach
+from bot.runtime.reminders import ReminderDesk
+from bot.runtime.timers import TimerLoop, TimerSource
 from bot.storage import SqliteStore, Store
-from bot.timers import TimerLoop, TimerSource
+from bot.telegram.handlers import Handlers, TelegramOutbox
 
 log = logging.getLogger(__name__)
 

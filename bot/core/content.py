@@ -31,11 +31,12 @@ from pydantic import (
 DEFAULT_LOCALE = "en"
 # In a checkout (and an editable install) content/ sits beside bot/; an installed wheel carries
 # the same files as the bot.bundled_content package.
-_CHECKOUT_CONTENT = Path(__file__).resolve().parent.parent / "content"
+_PACKAGE = Path(__file__).resolve().parent.parent  # bot/
+_CHECKOUT_CONTENT = _PACKAGE.parent / "content"
 BUNDLED_CONTENT_DIR = (
     _CHECKOUT_CONTENT
     if (_CHECKOUT_CONTENT / "routine.yaml").is_file()
-    else Path(__file__).resolve().parent / "bundled_content"
+    else _PACKAGE / "bundled_content"
 )
 ROUTINE_FILE = "routine.yaml"
 SOURCES_FILE = "sources.yaml"

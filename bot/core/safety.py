@@ -1,6 +1,6 @@
 """Safety, pure: what a person told the warning-sign check, their recent Stops, who to call.
 
-The check itself is a phase of the routine (bot.routine); this module keeps its record and
+The check itself is a phase of the routine (bot.core.routine); this module keeps its record and
 rules: when the full check is due again, which exercises a person's answers leave out, whether
 the warm-up may use heat, and the emergency and urgent numbers for the country of a time zone
 (from the table in content/numbers.yaml; a country not in it gets no number, never a guess).
@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass, field
 from functools import cache
 from typing import Any
 
-from bot.content import Content, Texts
-from bot.schedule import tzdata_lines
+from bot.core.content import Content, Texts
+from bot.core.schedule import tzdata_lines
 
 DAY = 86_400.0
 HOUR = 3_600.0

@@ -16,9 +16,9 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from enum import StrEnum
 from typing import Any
 
-from bot.callbacks import Action, Button
-from bot.content import Content, Texts
-from bot.safety import Rules, Safety
+from bot.core.callbacks import Action, Button
+from bot.core.content import Content, Texts
+from bot.core.safety import Rules, Safety
 
 # A cue or a hold end handled later than this (real seconds) was missed while the bot was
 # away: stale cues are dropped and a finished hold is reported as "ended while you were away".

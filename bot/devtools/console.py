@@ -1,9 +1,9 @@
 """`stretchbot console`: chat with the real bot in a terminal, with no token and no network.
 
 The real Application, handlers, content and a database of its own run on the emulated Bot API
-(bot.emulator) with polling, exactly as on Telegram. Bot messages are printed as they arrive,
-inline buttons as numbered choices, countdown edits as they happen. Type text or a command, or
-a number to press a button; /quit or Ctrl-D leaves.
+(bot.devtools.emulator) with polling, exactly as on Telegram. Bot messages are printed as they
+arrive, inline buttons as numbered choices, countdown edits as they happen. Type text or a
+command, or a number to press a button; /quit or Ctrl-D leaves.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from typing import TextIO
 
 from telegram import Update
 
-from bot.app import StretchBot
 from bot.config import Settings
-from bot.content import Content
-from bot.emulator import Event, FakeTelegram, SentMessage
+from bot.core.content import Content
+from bot.devtools.emulator import Event, FakeTelegram, SentMessage
+from bot.telegram.app import StretchBot
 
 CONSOLE_TOKEN = "100001:CONSOLE-not-a-real-token-abcdefghijk"
 CHAT_ID = 1
