@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.core.content import Content, ContentError, load_content, medical_texts
-from bot.core.routine import compile_plan
+from bot.core.plan import compile_plan
 from bot.logs import setup_logging
 
 log = logging.getLogger("bot")

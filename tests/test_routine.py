@@ -11,26 +11,23 @@ import pytest
 
 from bot.core.callbacks import Action
 from bot.core.content import BUNDLED_CONTENT_DIR, Content, load_content
-from bot.core.routine import (
+from bot.core.events import (
     BeginRoutine,
     Cancel,
-    ChatState,
     Edit,
     Effect,
-    Phase,
     Press,
-    Routine,
     Send,
     StalePress,
     Start,
     Toast,
     Unexpected,
     Wake,
-    compile_plan,
-    dump_routine,
-    load_routine,
 )
+from bot.core.plan import compile_plan
+from bot.core.routine import Routine
 from bot.core.safety import Safety, dump_safety, load_safety
+from bot.core.state import ChatState, Phase, dump_routine, load_routine
 
 T0 = 1_800_000_000.0
 

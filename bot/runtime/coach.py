@@ -15,7 +15,8 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from bot.core.callbacks import Button
-from bot.core.routine import Edit, Event, Finished, Keep, Record, Routine, Send, Toast, Wake
+from bot.core.events import Edit, Event, Finished, Keep, Record, Send, Toast, Wake
+from bot.core.routine import Routine
 from bot.runtime.clock import Clock
 from bot.storage import Due, Store
 

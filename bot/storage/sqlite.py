@@ -18,8 +18,9 @@ from typing import Protocol
 
 import aiosqlite
 
-from bot.core.routine import ChatState, Record, dump_routine, load_routine
+from bot.core.events import Record
 from bot.core.safety import dump_safety, load_safety
+from bot.core.state import ChatState, dump_routine, load_routine
 
 log = logging.getLogger(__name__)
 

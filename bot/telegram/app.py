@@ -10,7 +10,8 @@ from telegram.request import BaseRequest
 
 from bot.config import Settings
 from bot.core.content import Content
-from bot.core.routine import Routine, compile_plan
+from bot.core.plan import compile_plan
+from bot.core.routine import Routine
 from bot.runtime.clock import Clock, SystemClock
 from bot.runtime.coach import Coach
 from bot.runtime.reminders import ReminderDesk

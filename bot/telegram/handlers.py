@@ -38,7 +38,7 @@ from telegram.ext import (
 
 from bot.core.callbacks import REMINDER_ACTIONS, Action, Button, decode
 from bot.core.content import Content
-from bot.core.routine import (
+from bot.core.events import (
     BeginRoutine,
     Cancel,
     Edited,
