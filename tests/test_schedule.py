@@ -1,4 +1,4 @@
-"""Tests for bot.core.schedule: parsing /remind and /timezone input and computing due instants."""
+"""Tests for bot.core.times: parsing /remind and /timezone input and computing due instants."""
 
 from __future__ import annotations
 
@@ -8,29 +8,29 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.core import schedule
-from bot.core.schedule import (
+from bot.core import timezones
+from bot.core.recurrence import late_policy, next_due, upcoming
+from bot.core.times import (
     EVERY_DAY,
-    PLACE_ZONES,
     WEEKDAYS,
     WEEKENDS,
     DaysParseError,
     RemindOff,
     RemindRequest,
     TimeParseError,
+    format_days_key,
+    parse_days,
+    parse_days_key,
+    parse_remind_args,
+    parse_time,
+)
+from bot.core.timezones import (
+    PLACE_ZONES,
     TimezoneFound,
     TimezoneIndex,
     TimezoneMissReason,
     TimezoneSuggestions,
     find_timezone,
-    format_days_key,
-    late_policy,
-    next_due,
-    parse_days,
-    parse_days_key,
-    parse_remind_args,
-    parse_time,
-    upcoming,
     utc_offset_label,
 )
 
@@ -618,7 +618,7 @@ def test_find_timezone_aliases_of_one_zone_are_not_ambiguous(query: str) -> None
 
 def _default_index() -> TimezoneIndex:
     """The index find_timezone uses, built over the installed tz database."""
-    return schedule._default_index()
+    return timezones._default_index()
 
 
 def _offered(match: TimezoneFound | TimezoneSuggestions) -> tuple[str, ...]:

@@ -16,7 +16,7 @@ from functools import cache
 from typing import Any
 
 from bot.core.content import Content, Texts
-from bot.core.schedule import tzdata_lines
+from bot.core.timezones import tzdata_lines
 
 DAY = 86_400.0
 HOUR = 3_600.0

@@ -3,7 +3,7 @@
 Each reminder is a row (local time, days, next due time in UTC, an optional snooze) in the same
 database as everything else, so the timer loop re-arms them at start-up by reading the rows.
 The time arithmetic (parsing, next due time across daylight-saving changes, time-zone lookup)
-is pure and lives in bot.core.schedule; every sentence comes from content/.
+is pure and lives in bot.core.times; every sentence comes from content/.
 
 Knows nothing of python-telegram-bot: it talks through the same Outbox as the coach.
 """
@@ -20,7 +20,8 @@ from zoneinfo import ZoneInfo
 
 from bot.core.callbacks import Action, Button
 from bot.core.content import Content, Texts
-from bot.core.schedule import (
+from bot.core.recurrence import late_policy, next_due
+from bot.core.times import (
     EVERY_DAY,
     WEEKDAYS,
     Days,
@@ -28,16 +29,12 @@ from bot.core.schedule import (
     RemindOff,
     RemindRequest,
     TimeParseError,
-    TimezoneFound,
-    find_timezone,
     format_days_key,
-    late_policy,
-    next_due,
     parse_days_key,
     parse_remind_args,
     parse_time,
-    utc_offset_label,
 )
+from bot.core.timezones import TimezoneFound, find_timezone, utc_offset_label
 from bot.runtime.clock import Clock
 from bot.runtime.coach import ChatUnreachable, Outbox, OutboxUnavailable
 from bot.storage import ReminderRow, Store
