@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.content import Content, Texts
+from bot.core.content import Content
+from bot.core.content_models import Texts
 from bot.storage import MIGRATIONS
 from tests.conftest import CHAT, Harness
 

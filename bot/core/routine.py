@@ -15,7 +15,8 @@ import math
 from dataclasses import replace
 
 from bot.core.callbacks import Action, Button
-from bot.core.content import Content, Texts
+from bot.core.content import Content
+from bot.core.content_models import Texts
 from bot.core.events import (
     BeginRoutine,
     Cancel,

@@ -15,7 +15,8 @@ from dataclasses import asdict, dataclass, field
 from functools import cache
 from typing import Any
 
-from bot.core.content import Content, Texts
+from bot.core.content import Content
+from bot.core.content_models import Texts
 from bot.core.timezones import tzdata_lines
 
 DAY = 86_400.0

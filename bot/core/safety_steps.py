@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.core.callbacks import Action, Button
-from bot.core.content import Content, Texts
+from bot.core.content import Content
+from bot.core.content_models import Texts
 from bot.core.events import Edit, Keep, Out, Press, Record, Toast
 from bot.core.plan import Plan
 from bot.core.safety import Rules, Safety

@@ -19,7 +19,8 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.core.callbacks import Action, Button
-from bot.core.content import Content, Texts
+from bot.core.content import Content
+from bot.core.content_models import Texts
 from bot.core.recurrence import late_policy, next_due
 from bot.core.times import (
     EVERY_DAY,
