@@ -81,7 +81,7 @@ class Harness:
         """Let time pass, running each timer at its own moment as the timer loop would."""
         assert self.bot is not None and isinstance(self.clock, FakeClock)
         target = self.clock.now() + seconds
-        while (due := await self.bot.timers.next_due()) is not None and due <= target:
+        while (due := await self.bot.timers.next_at()) is not None and due <= target:
             self.clock.set(max(due, self.clock.now()))
             await self.bot.timers.run_due()
         self.clock.set(target)

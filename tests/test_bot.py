@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.content import Content
-from bot.telegram import handlers
+from bot.telegram import outbox
 from tests.conftest import CHAT, Harness
 
 
@@ -323,7 +323,7 @@ async def test_telegram_away_at_a_hold_end_delays_the_step_but_never_loses_it(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Timeouts when the hold ends: the step is tried again 15 s later and the routine goes on."""
-    monkeypatch.setattr(handlers, "RETRY_PAUSES", (0.0, 0.0))
+    monkeypatch.setattr(outbox, "RETRY_PAUSES", (0.0, 0.0))
     h = harness
     await consent_and_warm(h)
     await h.tap("Start hold")

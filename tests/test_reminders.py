@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.telegram import handlers
+from bot.telegram import outbox
 from tests.conftest import CHAT, Harness
 
 # Friday 27 March 2026, 06:00 UTC: 07:00 in Berlin, two days before its clocks go forward.
@@ -347,7 +347,7 @@ async def test_telegram_away_at_the_due_time_is_retried_within_grace(
     h: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Sends that fail at 06:30 are tried again each minute; the reminder arrives once, late."""
-    monkeypatch.setattr(handlers, "RETRY_PAUSES", (0.0, 0.0))
+    monkeypatch.setattr(outbox, "RETRY_PAUSES", (0.0, 0.0))
     await h.send("/remind 06:30")
     await h.advance(29 * 60)
     h.server.inject_error("sendMessage", status=502, description="Bad Gateway", times=6)

@@ -26,8 +26,9 @@ from bot.core.events import (
 )
 from bot.core.plan import compile_plan
 from bot.core.routine import Routine
-from bot.core.safety import Safety, dump_safety, load_safety
-from bot.core.state import ChatState, Phase, dump_routine, load_routine
+from bot.core.safety import Safety
+from bot.core.state import ChatState, Phase
+from bot.storage.codec import dump_routine, dump_safety, load_routine, load_safety
 
 T0 = 1_800_000_000.0
 

@@ -108,7 +108,12 @@ class Record:
     side: int | None = None
 
 
-Effect = Send | Edit | Toast | Finished | Keep | Record
+@dataclass(frozen=True)
+class Unhandled:
+    """Typed text that was not an answer to this conversation: another should hear it."""
+
+
+Effect = Send | Edit | Toast | Finished | Keep | Record | Unhandled
 
 
 @dataclass

@@ -10,10 +10,8 @@ Knows nothing of Telegram, storage or clocks: time is a parameter.
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
 
 from bot.core.content import Content
 from bot.core.content_models import Texts
@@ -40,23 +38,6 @@ class Safety:
     flag: str | None = None  # the question answered Yes; the check ended there
     conditions: tuple[str, ...] = ()  # the ticks of the last question
     stops: tuple[StopMark, ...] = field(default_factory=tuple)
-
-
-def dump_safety(safety: Safety) -> str | None:
-    return None if safety == Safety() else json.dumps(asdict(safety), separators=(",", ":"))
-
-
-def load_safety(raw: str | None) -> Safety:
-    if not raw:
-        return Safety()
-    data: dict[str, Any] = json.loads(raw)
-    return Safety(
-        screened_at=data.get("screened_at"),
-        version=data.get("version"),
-        flag=data.get("flag"),
-        conditions=tuple(data.get("conditions", ())),
-        stops=tuple(StopMark(float(s["at"]), str(s["exercise_id"])) for s in data.get("stops", ())),
-    )
 
 
 class Rules:

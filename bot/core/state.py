@@ -1,15 +1,13 @@
 """What is kept about a chat: consent, where it is in the routine, its safety record.
 
-Stored as a row by bot.storage; the routine's progress is JSON that old and new releases both
-read (unknown fields are ignored, missing ones take their defaults).
+Stored as a row by bot.storage (bot.storage.codec writes the routine's progress and the safety
+record as versioned JSON).
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
 
 from bot.core.safety import Safety
 
@@ -66,19 +64,3 @@ class ChatState:
     @property
     def wake_at(self) -> float | None:
         return self.routine.wake_at if self.routine else None
-
-
-def dump_routine(routine: RoutineState | None) -> str | None:
-    """The routine's progress as JSON for storage (None when no routine runs)."""
-    return None if routine is None else json.dumps(asdict(routine), separators=(",", ":"))
-
-
-def load_routine(raw: str | None) -> RoutineState | None:
-    if not raw:
-        return None
-    data: dict[str, Any] = json.loads(raw)
-    known = {f.name for f in fields(RoutineState)}
-    data = {k: v for k, v in data.items() if k in known}  # a field of a newer version: ignored
-    for name in ("ticks", "done"):
-        data[name] = tuple(data.get(name, ()))
-    return RoutineState(**(data | {"phase": Phase(data["phase"])}))

@@ -31,7 +31,7 @@ STOP_GRACE = 10.0
 class TimerSource:
     """Something with timers: when its next one is due, and how to run all that are due."""
 
-    next_due: Callable[[], Awaitable[float | None]]
+    next_at: Callable[[], Awaitable[float | None]]
     run_due: Callable[[], Awaitable[int]]
 
 
@@ -76,9 +76,9 @@ class TimerLoop:
         """Run everything due now in every source, side by side; return how many timers ran."""
         return sum(await asyncio.gather(*(source.run_due() for source in self.sources)))
 
-    async def next_due(self) -> float | None:
+    async def next_at(self) -> float | None:
         """The earliest due time of any source, or None when no timer is set."""
-        dues = [d for d in [await s.next_due() for s in self.sources] if d is not None]
+        dues = [d for d in [await s.next_at() for s in self.sources] if d is not None]
         return min(dues) if dues else None
 
     async def _run(self, source: TimerSource, wakeup: asyncio.Event) -> None:
@@ -86,7 +86,7 @@ class TimerLoop:
             wakeup.clear()
             try:
                 await source.run_due()
-                due = await source.next_due()
+                due = await source.next_at()
                 delay = MAX_SLEEP if due is None else max(0.0, due - self.clock.now())
                 delay = min(MAX_SLEEP, delay)
             except Exception:

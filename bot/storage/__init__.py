@@ -1,6 +1,20 @@
 """Storage: the only package that writes SQL. Knows nothing of Telegram or of what a routine
-means; it stores what the core hands it."""
+means: it keeps what the core hands it, as the core's own types (`ChatState`, `Reminder`).
 
-from bot.storage.sqlite import MIGRATIONS, Due, ReminderRow, SqliteStore, Store
+`Store` is what the rest of the bot needs: chats, reminders and the safety log, each a store of
+its own. `SqliteStore` is the embedded default; the schema is versioned SQL in schema/.
+"""
 
-__all__ = ["MIGRATIONS", "Due", "ReminderRow", "SqliteStore", "Store"]
+from bot.storage.protocols import ChatSettings, ChatStore, Due, ReminderStore, SafetyLog, Store
+from bot.storage.sqlite import MIGRATIONS, SqliteStore
+
+__all__ = [
+    "MIGRATIONS",
+    "ChatSettings",
+    "ChatStore",
+    "Due",
+    "ReminderStore",
+    "SafetyLog",
+    "SqliteStore",
+    "Store",
+]

@@ -11,19 +11,23 @@ from telegram.request import BaseRequest
 from bot.config import Settings
 from bot.core.content import Content
 from bot.core.plan import compile_plan
+from bot.core.reminders import ReminderSetup
 from bot.core.routine import Routine
 from bot.runtime.clock import Clock, SystemClock
-from bot.runtime.coach import Coach
-from bot.runtime.reminders import ReminderDesk
+from bot.runtime.conversations import ReminderConversation, RoutineConversation
+from bot.runtime.delivery import Delivery
+from bot.runtime.holds import RoutineTimers
+from bot.runtime.runner import Runner
 from bot.runtime.timers import TimerLoop, TimerSource
 from bot.storage import SqliteStore, Store
-from bot.telegram.handlers import Handlers, TelegramOutbox
+from bot.telegram.handlers import Handlers
+from bot.telegram.outbox import TelegramOutbox
 
 log = logging.getLogger(__name__)
 
 
 class StretchBot:
-    """The running bot: Application, store, coach and timer loop, started and stopped together."""
+    """The running bot: Application, store, runner and timer loops, started and stopped together."""
 
     def __init__(
         self,
@@ -64,30 +68,30 @@ class StretchBot:
         self.app: Application = builder.build()  # type: ignore[type-arg]
 
         self.routine = Routine(content, compile_plan(content, settings.stretchbot_speed))
-        outbox = TelegramOutbox(self.app)
-        self.coach = Coach(self.routine, self.store, self.clock, outbox)
-        self.desk = ReminderDesk(
+        setup = ReminderSetup(
             content,
-            self.store,
-            self.clock,
-            outbox,
             default_timezone=settings.stretchbot_default_timezone,
-            grace_minutes=settings.stretchbot_reminder_grace_minutes,
             speed=settings.stretchbot_speed,
         )
-        self.coach.routine_finished = self.desk.offer_daily
-        self.coach.reminders_resumed = self.desk.reactivate
-        self.handlers = Handlers(self.coach, self.desk, content, self.store, self.clock)
+        self.runner = Runner(self.store, self.clock, TelegramOutbox(self.app))
+        self.reminders = ReminderConversation(setup, self.store)
+        self.conversation = RoutineConversation(self.routine, self.store, self.reminders)
+        self.handlers = Handlers(self.runner, self.conversation, self.reminders, content)
         self.handlers.register(self.app)
-        # Timers live in the database: the routine's (holds, rests) and the reminders.
+        # Timers live in the database: the routine's (holds, rests) and the reminders, each
+        # with a loop of its own so a burst of reminders never delays a hold.
+        holds = RoutineTimers(self.runner, self.conversation)
+        delivery = Delivery(
+            self.runner, setup, grace_minutes=settings.stretchbot_reminder_grace_minutes
+        )
         self.timers = TimerLoop(
             self.clock,
             [
-                TimerSource(self.store.next_due, self.coach.wake_due),
-                TimerSource(self.desk.next_due, self.desk.run_due),
+                TimerSource(holds.next_at, holds.run_due),
+                TimerSource(delivery.next_at, delivery.run_due),
             ],
         )
-        self.coach.timers_changed = self.desk.timers_changed = self.timers.poke
+        self.runner.timers_changed = self.timers.poke
 
     async def _post_init(self, app: Application) -> None:  # type: ignore[type-arg]
         await self.startup()

@@ -1,28 +1,17 @@
-"""The Telegram layer: updates become routine events, effects become Bot API calls.
+"""Handlers: Telegram updates become events of the bot's conversations.
 
-Handlers stay thin; any logic about the routine belongs in bot.routine. Every update gets an
+Handlers stay thin; what a step means belongs in the core's machines. Every update gets an
 answer: commands, buttons (ours, old ones, foreign ones), free text, stickers, edits, group
-chats. Telegram errors are classified once, in `TelegramOutbox`.
+chats. Effects go back out through the runner and `TelegramOutbox` (bot.telegram.outbox).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
 
-from telegram import (
-    BotCommand,
-    ChatMember,
-    ChatMemberUpdated,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    Message,
-    Update,
-)
+from telegram import BotCommand, ChatMember, ChatMemberUpdated, Message, Update
 from telegram.constants import ChatType
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+from telegram.error import BadRequest
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -36,7 +25,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.core.callbacks import REMINDER_ACTIONS, Action, Button, decode
+from bot.core.callbacks import REMINDER_ACTIONS, Action, decode
 from bot.core.content import Content
 from bot.core.events import (
     BeginRoutine,
@@ -49,104 +38,36 @@ from bot.core.events import (
     Start,
     Unexpected,
 )
-from bot.runtime.clock import Clock
-from bot.runtime.coach import ChatUnreachable, Coach, OutboxUnavailable, Shown
-from bot.runtime.reminders import ReminderDesk
-from bot.storage import Store
+from bot.core.reminders import (
+    AskTimezone,
+    Interrupt,
+    ListReminders,
+    Remind,
+    ReminderEvent,
+    Resume,
+    Typed,
+)
+from bot.runtime.conversations import ReminderConversation, RoutineConversation
+from bot.runtime.runner import Runner, Shown
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 NEW = filters.UpdateType.MESSAGE
 Context = ContextTypes.DEFAULT_TYPE
 
 
-def keyboard(buttons: tuple[Button, ...]) -> InlineKeyboardMarkup | None:
-    """Buttons with a row share it; otherwise two short choices share a row, others get one each."""
-    if not buttons:
-        return None
-    if any(b.row is not None for b in buttons):
-        grouped: dict[int, list[Button]] = {}
-        for b in buttons:
-            grouped.setdefault(b.row or 0, []).append(b)
-        layout = [grouped[r] for r in sorted(grouped)]
-    elif len(buttons) > 2 or sum(len(b.label) for b in buttons) > 32:
-        layout = [[b] for b in buttons]
-    else:
-        layout = [list(buttons)]
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in layout]
-    )
-
-
-# A call that timed out or met a network or server error is tried again after these pauses
-# (seconds); a 429 is already waited out and retried by AIORateLimiter.
-RETRY_PAUSES = (0.5, 2.0)
-
-
-async def _patiently(call: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
-    """Call the Bot API, retrying passing failures; classify what is left for the coach."""
-    for pause in (*RETRY_PAUSES, None):
-        try:
-            return await call(*args, **kwargs)
-        except (Forbidden, BadRequest):
-            raise
-        except (NetworkError, RetryAfter) as exc:  # TimedOut is a NetworkError
-            if pause is None:
-                raise OutboxUnavailable(exc.message) from exc
-            await asyncio.sleep(pause)
-    raise AssertionError("unreachable")
-
-
-class TelegramOutbox:
-    """The coach's way out, through python-telegram-bot's Bot."""
-
-    def __init__(self, app: Application) -> None:  # type: ignore[type-arg]
-        self.app = app
-
-    async def send(self, chat_id: int, text: str, buttons: tuple[Button, ...]) -> int:
-        try:
-            message = await _patiently(
-                self.app.bot.send_message, chat_id, text, reply_markup=keyboard(buttons)
-            )
-        except Forbidden as exc:
-            raise ChatUnreachable(str(exc)) from exc
-        except BadRequest as exc:
-            if "chat not found" in exc.message.lower():
-                raise ChatUnreachable(str(exc)) from exc
-            raise
-        return int(message.message_id)
-
-    async def edit(
-        self, chat_id: int, message_id: int, text: str, buttons: tuple[Button, ...] = ()
-    ) -> None:
-        try:
-            await _patiently(
-                self.app.bot.edit_message_text,
-                text,
-                chat_id=chat_id,
-                message_id=message_id,
-                reply_markup=keyboard(buttons),
-            )
-        except Forbidden as exc:
-            raise ChatUnreachable(str(exc)) from exc
-        except BadRequest as exc:
-            # An unchanged text, or a message the user deleted: the countdown goes on without it.
-            message = exc.message.lower()
-            if "not modified" in message or "not found" in message or "can't be edited" in message:
-                log.debug("countdown edit skipped in chat %s: %s", chat_id, exc.message)
-                return
-            raise
-
-
 class Handlers:
     def __init__(
-        self, coach: Coach, desk: ReminderDesk, content: Content, store: Store, clock: Clock
+        self,
+        runner: Runner,
+        routine: RoutineConversation,
+        reminders: ReminderConversation,
+        content: Content,
     ) -> None:
-        self.coach = coach
-        self.desk = desk
+        self.runner = runner
+        self.routine = routine
+        self.reminders = reminders
         self.content = content
-        self.store = store
-        self.clock = clock
+        self.chats = runner.store.chats
 
     def register(self, app: Application) -> None:  # type: ignore[type-arg]
         """Order matters: the private-chat guard runs first, in its own group."""
@@ -208,9 +129,9 @@ class Handlers:
         if change is None:
             return
         blocked = change.new_chat_member.status in (ChatMember.BANNED, ChatMember.LEFT)
-        await self.store.set_active(change.chat.id, not blocked, self.clock.now())
+        await self.chats.set_active(change.chat.id, not blocked, self.runner.clock.now())
         if not blocked:
-            await self.desk.reactivate(change.chat.id)
+            await self.runner.handle(self.reminders, change.chat.id, Resume())
         log.info("chat %s %s the bot", change.chat.id, "blocked" if blocked else "unblocked")
 
     # -- the user's steps ----------------------------------------------------------------------
@@ -238,19 +159,15 @@ class Handlers:
 
     async def remind(self, update: Update, context: Context) -> None:
         """/remind: set a reminder by buttons, or at once from the text after the command."""
-        chat_id = await self._arrived(update)
-        await self.desk.remind(chat_id, context.args or [], _locale(update))
+        await self._reminder_event(update, Remind(tuple(context.args or ())))
 
     async def list_reminders(self, update: Update, context: Context) -> None:
         """/reminders: the list, with a delete button for each."""
-        chat_id = await self._arrived(update)
-        await self.desk.forget_pending(chat_id)
-        await self.desk.list_reminders(chat_id, _locale(update))
+        await self._reminder_event(update, ListReminders())
 
     async def timezone(self, update: Update, context: Context) -> None:
         """/timezone: show or set the chat's time zone."""
-        chat_id = await self._arrived(update)
-        await self.desk.timezone(chat_id, context.args or [], _locale(update))
+        await self._reminder_event(update, AskTimezone(tuple(context.args or ())))
 
     async def press(self, update: Update, context: Context) -> None:
         """A button: ours becomes a Press; one we don't know is treated as out of date."""
@@ -259,9 +176,7 @@ class Handlers:
         decoded = decode(query.data)
         message_id = query.message.message_id if query.message else None
         if decoded and decoded[0] in REMINDER_ACTIONS:
-            chat_id = await self._arrived(update)
-            result = await self.desk.press(chat_id, message_id, *decoded, _locale(update))
-            shown = Shown(result.toast, result.keep_buttons)
+            shown = await self._reminder_event(update, Press(*decoded, message_id=message_id))
         else:
             event: Event = Press(*decoded, message_id=message_id) if decoded else StalePress()
             shown = await self._event(update, event)
@@ -281,31 +196,32 @@ class Handlers:
 
     async def unexpected(self, update: Update, context: Context) -> None:
         """Anything else: a typed time or time zone the bot asked for, or what it expects now."""
-        chat_id = await self._arrived(update)
         message = update.message
-        typed = message.text if message and message.text else ""
-        if (
-            typed
-            and not typed.startswith("/")
-            and await self.desk.text(chat_id, typed, _locale(update))
-        ):
-            return
+        if message and message.text:
+            shown = await self._reminder_event(update, Typed(message.text))
+            if shown.handled:
+                return
         await self._event(update, Unexpected())
 
     async def _arrived(self, update: Update) -> int:
         """The chat of an update; a user we had marked unreachable is back."""
         chat = update.effective_chat
         assert chat is not None
-        if not await self.store.is_active(chat.id):
-            await self.store.set_active(chat.id, True, self.clock.now())
-            await self.desk.reactivate(chat.id)
+        if not await self.chats.is_active(chat.id):
+            await self.chats.set_active(chat.id, True, self.runner.clock.now())
+            await self.runner.handle(self.reminders, chat.id, Resume())
         return chat.id
 
     async def _event(self, update: Update, event: Event) -> Shown:
+        """An event of the routine; a command or a button ends any wait for a typed answer."""
         chat_id = await self._arrived(update)
         if isinstance(event, (Start, BeginRoutine, Cancel, Help, Press)):
-            await self.desk.forget_pending(chat_id)
-        return await self.coach.handle(chat_id, event, locale=_locale(update))
+            await self.runner.handle(self.reminders, chat_id, Interrupt())
+        return await self.runner.handle(self.routine, chat_id, event, locale=_locale(update))
+
+    async def _reminder_event(self, update: Update, event: ReminderEvent) -> Shown:
+        chat_id = await self._arrived(update)
+        return await self.runner.handle(self.reminders, chat_id, event, locale=_locale(update))
 
     async def on_error(self, update: object, context: CallbackContext) -> None:  # type: ignore[type-arg]
         log.error("error while handling an update", exc_info=context.error)

@@ -1,0 +1,110 @@
+"""The bot's conversations as the runner sees them: a pure machine, and its state's storage.
+
+- The routine (consent, the safety check, warm-up, holds, Stop) keeps a `ChatState` row.
+- Reminders (setting up, listing, time zones, snooze) keep the chat's zone and pending question,
+  and its reminder rows; the runner stores what changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from bot.core.events import Effect, Event, Finished
+from bot.core.reminders import OfferDaily, ReminderChat, ReminderEvent, ReminderSetup, Resume
+from bot.core.routine import Routine
+from bot.core.state import ChatState
+from bot.runtime.runner import FollowUp
+from bot.storage import Store
+
+
+class RoutineConversation:
+    def __init__(self, routine: Routine, store: Store, reminders: ReminderConversation) -> None:
+        self.routine = routine
+        self.store = store
+        self.reminders = reminders
+
+    async def load(self, chat_id: int, locale: str | None) -> ChatState:
+        state = await self.store.chats.load(chat_id)
+        return replace(state, locale=locale) if locale and locale != state.locale else state
+
+    def advance(self, state: ChatState, event: Event, now: float) -> tuple[ChatState, list[Effect]]:
+        return self.routine.advance(state, event, now)
+
+    def message_shown(self, state: ChatState, message_id: int) -> ChatState:
+        if state.routine is None:
+            return state
+        return replace(state, routine=replace(state.routine, countdown_message_id=message_id))
+
+    def unreachable(self, state: ChatState) -> ChatState:
+        return replace(state, routine=None)
+
+    async def save(self, chat_id: int, before: ChatState, after: ChatState, now: float) -> bool:
+        await self.store.chats.save(chat_id, after, now)
+        # A change of pause moves the reminders' timers too.
+        return after.wake_at != before.wake_at or after.reminders_paused != before.reminders_paused
+
+    def follow_ups(
+        self, before: ChatState, after: ChatState, effects: Sequence[Effect]
+    ) -> list[FollowUp]:
+        follow: list[FollowUp] = []
+        if before.reminders_paused and not after.reminders_paused:
+            follow.append(FollowUp(self.reminders, Resume()))
+        if any(isinstance(e, Finished) for e in effects):
+            follow.append(FollowUp(self.reminders, OfferDaily()))
+        return follow
+
+
+class ReminderConversation:
+    def __init__(self, setup: ReminderSetup, store: Store) -> None:
+        self.setup = setup
+        self.store = store
+
+    async def load(self, chat_id: int, locale: str | None) -> ReminderChat:
+        settings = await self.store.chats.settings(chat_id)
+        return ReminderChat(
+            locale=locale or settings.locale,
+            timezone=settings.timezone,
+            draft=settings.draft,
+            reminders=await self.store.reminders.of_chat(chat_id),
+            paused=settings.reminders_paused,
+        )
+
+    def advance(
+        self, state: ReminderChat, event: ReminderEvent, now: float
+    ) -> tuple[ReminderChat, list[Effect]]:
+        return self.setup.advance(state, event, now)
+
+    def message_shown(self, state: ReminderChat, message_id: int) -> ReminderChat:
+        return state
+
+    def unreachable(self, state: ReminderChat) -> ReminderChat:
+        return state
+
+    async def save(
+        self, chat_id: int, before: ReminderChat, after: ReminderChat, now: float
+    ) -> bool:
+        """The chat's zone and pending question, then the reminders that came, went or moved."""
+        if (before.timezone, before.draft) != (after.timezone, after.draft):
+            await self.store.chats.save_settings(chat_id, after.timezone, after.draft, now)
+        reminders = self.store.reminders
+        kept = {r.id for r in after.reminders}
+        old = {r.id: r for r in before.reminders}
+        moved = False
+        for reminder in before.reminders:
+            if reminder.id not in kept and reminder.id is not None:
+                await reminders.delete(chat_id, reminder.id)
+                moved = True
+        for reminder in after.reminders:
+            if reminder.id is None:
+                await reminders.add(chat_id, reminder, now)
+                moved = True
+            elif old.get(reminder.id) not in (None, reminder):
+                await reminders.update(old[reminder.id], reminder)
+                moved = True
+        return moved
+
+    def follow_ups(
+        self, before: ReminderChat, after: ReminderChat, effects: Sequence[Effect]
+    ) -> list[FollowUp]:
+        return []

@@ -1,0 +1,79 @@
+"""A chat's state as stored JSON, each document tagged with its format version.
+
+Old and new releases overlap during a deploy, so every reader takes what it knows: a field it
+does not know is ignored, a missing one takes its default, and a document in an older format is
+read by that format's rules. Renaming a field means a new version number and a rule here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, fields
+from typing import Any
+
+from bot.core.reminders import Draft
+from bot.core.safety import Safety, StopMark
+from bot.core.state import Phase, RoutineState
+
+# The versions written now; a document without "v" is version 1 (the first release wrote none).
+ROUTINE_FORMAT = 1
+SAFETY_FORMAT = 1
+DRAFT_FORMAT = 1
+
+
+def _dumps(version: int, data: dict[str, Any]) -> str:
+    return json.dumps({"v": version, **data}, separators=(",", ":"))
+
+
+def _loads(raw: str) -> tuple[int, dict[str, Any]]:
+    data: dict[str, Any] = json.loads(raw)
+    return int(data.pop("v", 1)), data
+
+
+def dump_routine(routine: RoutineState | None) -> str | None:
+    """The routine's progress (None when no routine runs)."""
+    return None if routine is None else _dumps(ROUTINE_FORMAT, asdict(routine))
+
+
+def load_routine(raw: str | None) -> RoutineState | None:
+    if not raw:
+        return None
+    _, data = _loads(raw)
+    known = {f.name for f in fields(RoutineState)}
+    data = {k: v for k, v in data.items() if k in known}
+    for name in ("ticks", "done"):
+        data[name] = tuple(data.get(name, ()))
+    return RoutineState(**(data | {"phase": Phase(data["phase"])}))
+
+
+def dump_safety(safety: Safety) -> str | None:
+    return None if safety == Safety() else _dumps(SAFETY_FORMAT, asdict(safety))
+
+
+def load_safety(raw: str | None) -> Safety:
+    if not raw:
+        return Safety()
+    _, data = _loads(raw)
+    return Safety(
+        screened_at=data.get("screened_at"),
+        version=data.get("version"),
+        flag=data.get("flag"),
+        conditions=tuple(data.get("conditions", ())),
+        stops=tuple(StopMark(float(s["at"]), str(s["exercise_id"])) for s in data.get("stops", ())),
+    )
+
+
+def dump_draft(draft: Draft) -> str | None:
+    return None if draft == Draft() else _dumps(DRAFT_FORMAT, asdict(draft))
+
+
+def load_draft(raw: str | None) -> Draft:
+    if not raw:
+        return Draft()
+    _, data = _loads(raw)
+    return Draft(
+        data.get("waiting_for"),
+        data.get("time"),
+        tuple(data.get("days", ())),
+        float(data.get("since", 0.0)),
+    )

@@ -1,0 +1,83 @@
+"""The runner's way out through python-telegram-bot: effects become Bot API calls.
+
+Telegram errors are classified here, once: a passing failure is retried, then reported as
+`OutboxUnavailable` (the timer tries the step again later); a blocked user or a vanished chat
+is `ChatUnreachable`; an unchanged or deleted message on an edit is no error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+from telegram.ext import Application
+
+from bot.core.callbacks import Button
+from bot.runtime.runner import ChatUnreachable, OutboxUnavailable
+from bot.telegram.keyboards import keyboard
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+# A call that timed out or met a network or server error is tried again after these pauses
+# (seconds); a 429 is already waited out and retried by AIORateLimiter.
+RETRY_PAUSES = (0.5, 2.0)
+
+
+async def _patiently(call: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+    """Call the Bot API, retrying passing failures; classify what is left for the coach."""
+    for pause in (*RETRY_PAUSES, None):
+        try:
+            return await call(*args, **kwargs)
+        except (Forbidden, BadRequest):
+            raise
+        except (NetworkError, RetryAfter) as exc:  # TimedOut is a NetworkError
+            if pause is None:
+                raise OutboxUnavailable(exc.message) from exc
+            await asyncio.sleep(pause)
+    raise AssertionError("unreachable")
+
+
+class TelegramOutbox:
+    """The coach's way out, through python-telegram-bot's Bot."""
+
+    def __init__(self, app: Application) -> None:  # type: ignore[type-arg]
+        self.app = app
+
+    async def send(self, chat_id: int, text: str, buttons: tuple[Button, ...]) -> int:
+        try:
+            message = await _patiently(
+                self.app.bot.send_message, chat_id, text, reply_markup=keyboard(buttons)
+            )
+        except Forbidden as exc:
+            raise ChatUnreachable(str(exc)) from exc
+        except BadRequest as exc:
+            if "chat not found" in exc.message.lower():
+                raise ChatUnreachable(str(exc)) from exc
+            raise
+        return int(message.message_id)
+
+    async def edit(
+        self, chat_id: int, message_id: int, text: str, buttons: tuple[Button, ...] = ()
+    ) -> None:
+        try:
+            await _patiently(
+                self.app.bot.edit_message_text,
+                text,
+                chat_id=chat_id,
+                message_id=message_id,
+                reply_markup=keyboard(buttons),
+            )
+        except Forbidden as exc:
+            raise ChatUnreachable(str(exc)) from exc
+        except BadRequest as exc:
+            # An unchanged text, or a message the user deleted: the countdown goes on without it.
+            message = exc.message.lower()
+            if "not modified" in message or "not found" in message or "can't be edited" in message:
+                log.debug("countdown edit skipped in chat %s: %s", chat_id, exc.message)
+                return
+            raise
