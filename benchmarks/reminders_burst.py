@@ -16,27 +16,66 @@ import asyncio
 import statistics
 import tempfile
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from telegram import Update
 
 from bot.config import Settings
-from bot.core.content import load_content
+from bot.core.content import Content, load_content
+from bot.core.reminders import Reminder
+from bot.core.times import EVERY_DAY
 from bot.devtools.emulator import Event, FakeTelegram
+from bot.devtools.factory import emulated_bot
 from bot.storage import SqliteStore
 from bot.telegram.app import StretchBot
-
-TOKEN = "424242:BENCH-token-abcdefghijklmnopqrstuvwxyz"
 
 
 async def seed(database: Path, users: int, due: float) -> None:
     store = SqliteStore(database)
     await store.open()
-    hhmm = datetime.fromtimestamp(due, UTC).strftime("%H:%M")
+    local = datetime.fromtimestamp(due, UTC).time().replace(second=0, microsecond=0)
     for chat_id in range(1, users + 1):
-        await store.add_reminder(chat_id, hhmm, "every_day", due, time.time())
+        await store.reminders.add(chat_id, Reminder(None, local, EVERY_DAY, due), time.time())
     await store.close()
+
+
+@dataclass
+class Hold:
+    started: float = 0.0
+    released: list[float] = field(default_factory=list)
+
+
+async def hold_through_the_burst(
+    bot: StretchBot, server: FakeTelegram, content: Content, holder: int, due: float
+) -> Hold:
+    """One more user starts a 30 s hold that ends 5 s into the burst; its release is timed."""
+    en = content.texts("en")
+
+    async def process(update: dict[str, Any]) -> None:
+        await bot.app.process_update(Update.de_json(update, bot.app.bot))
+
+    await process(server.user_sends(holder, "/start"))
+    no_signs = [en.safety.buttons.no] * len(content.routine.safety.questions)
+    for label in (en.buttons.accept, *no_signs, en.safety.buttons.none_of_these, en.buttons.warm):
+        await process(server.user_taps(holder, label))
+    await asyncio.sleep(max(0.0, due - time.time() - 25))
+    hold = Hold()
+    server.add_listener(
+        lambda e: (
+            hold.released.append(time.time())
+            if e.kind == "sent"
+            and e.chat_id == holder
+            and e.message
+            and e.message.text == en.hold.finished
+            else None
+        )
+    )
+    hold.started = time.time()
+    await process(server.user_taps(holder, en.buttons.start_hold))
+    return hold
 
 
 async def main(users: int, rate_limit: bool, lead: float) -> None:
@@ -63,64 +102,18 @@ async def main(users: int, rate_limit: bool, lead: float) -> None:
                 else None
             )
         )
-        settings = Settings(stretchbot_database=database, _env_file=None)  # type: ignore[call-arg]
-        bot = StretchBot(
-            settings,
-            content,
-            token=TOKEN,
-            request=server.request(),
-            get_updates_request=server.request(),
-            rate_limit=rate_limit,
-        )
+        settings = Settings(stretchbot_database=database, _env_file=None)
         t0 = time.perf_counter()
-        await bot.app.initialize()
-        await bot.startup()  # opens the database and starts the timer loop: the re-arm
-        next_due = await bot.timers.next_at()
-        rearm = time.perf_counter() - t0
-        assert next_due is not None and abs(next_due - due) < 1e-3
-
-        # Meanwhile one user holds a stretch that ends 5 s into the burst.
-        holder = users + 1
-        en = content.texts("en")
-        await bot.app.process_update(
-            Update.de_json(server.user_sends(holder, "/start"), bot.app.bot)
-        )
-        no_signs = [en.safety.buttons.no] * len(content.routine.safety.questions)
-        for label in (
-            en.buttons.accept,
-            *no_signs,
-            en.safety.buttons.none_of_these,
-            en.buttons.warm,
-        ):
-            update = server.user_taps(holder, label)
-            await bot.app.process_update(Update.de_json(update, bot.app.bot))
-        await asyncio.sleep(max(0.0, due - time.time() - 25))  # a 30 s hold ending at due + 5
-        press = server.user_presses(
-            holder,
-            server.last(holder).message_id,
-            server.last(holder).buttons[0][0].callback_data or "",
-        )
-        hold_started = time.time()
-        await bot.app.process_update(Update.de_json(press, bot.app.bot))
-        released: list[float] = []
-        server.add_listener(
-            lambda e: (
-                released.append(time.time())
-                if e.kind == "sent"
-                and e.chat_id == holder
-                and e.message
-                and "Time's up" in e.message.text
-                else None
-            )
-        )
-
-        await server.wait_until(lambda: len(sent_at) >= users, within=lead + users / 10 + 60)
-        await server.wait_until(lambda: bool(released), within=60)
-        await bot.shutdown()
-        await bot.app.shutdown()
+        # Starting opens the database and starts the timer loops: the re-arm.
+        async with emulated_bot(settings, content, server, rate_limit=rate_limit) as bot:
+            next_due = await bot.timers.next_at()
+            rearm = time.perf_counter() - t0
+            assert next_due is not None and abs(next_due - due) < 1e-3
+            hold = await hold_through_the_burst(bot, server, content, users + 1, due)
+            await server.wait_until(lambda: len(sent_at) >= users, within=lead + users / 10 + 60)
+            await server.wait_until(lambda: bool(hold.released), within=60)
 
     late = sorted(t - due for t in sent_at)
-    assert released
     print(f"users: {users}, AIORateLimiter: {'on' if rate_limit else 'off'}")
     print(f"seeding {users} reminders: {seeded:.2f} s")
     print(
@@ -133,7 +126,8 @@ async def main(users: int, rate_limit: bool, lead: float) -> None:
     )
     print(f"sent: {len(late)} reminders (each once: {len(late) == users})")
     print(
-        f"a 30 s hold running through the burst ended {released[0] - hold_started - 30:.2f} s late"
+        "a 30 s hold running through the burst ended "
+        f"{hold.released[0] - hold.started - 30:.2f} s late"
     )
 
 

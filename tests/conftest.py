@@ -1,106 +1,14 @@
-"""A harness that runs the real bot on the emulated Bot API with a fake clock."""
+"""Fixtures: the content, and a harness running the real bot on the emulated Bot API."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from telegram import Update
 
-from bot.config import Settings
 from bot.core.content import Content, load_content
-from bot.devtools.emulator import FakeTelegram, SentMessage
-from bot.runtime.clock import FakeClock, SystemClock
-from bot.storage import SqliteStore
-from bot.telegram.app import StretchBot
-
-TOKEN = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz"
-CHAT = 4242
-
-
-class Harness:
-    """One user chatting with the bot: say things, tap buttons, let time pass, look at the chat."""
-
-    def __init__(
-        self,
-        tmp_path: Path,
-        content: Content,
-        speed: float = 1.0,
-        *,
-        real_time: bool = False,
-        rate_limit: bool = False,
-    ) -> None:
-        self.database = tmp_path / "stretchbot.sqlite3"
-        self.content = content
-        self.clock: FakeClock | SystemClock = SystemClock() if real_time else FakeClock()
-        self.real_time = real_time
-        self.rate_limit = rate_limit
-        self.server = FakeTelegram(now=self.clock.now)
-        self.settings = Settings(
-            stretchbot_database=self.database, stretchbot_speed=speed, _env_file=None
-        )  # type: ignore[call-arg]
-        self.bot: StretchBot | None = None
-
-    async def start(self) -> StretchBot:
-        """Start (or restart) the bot process on the same database and server."""
-        self.bot = StretchBot(
-            self.settings,
-            self.content,
-            token=TOKEN,
-            clock=self.clock,
-            store=SqliteStore(self.database),
-            request=self.server.request(),
-            get_updates_request=self.server.request(),
-            # With the fake clock the test moves time and runs due timers itself.
-            run_timers=self.real_time,
-            rate_limit=self.rate_limit,
-        )
-        await self.bot.app.initialize()
-        await self.bot.startup()
-        return self.bot
-
-    async def stop(self) -> None:
-        if self.bot is not None:
-            await self.bot.shutdown()
-            await self.bot.app.shutdown()
-            self.bot = None
-
-    async def process(self, update: dict[str, Any]) -> None:
-        assert self.bot is not None
-        await self.bot.app.process_update(Update.de_json(update, self.bot.app.bot))
-
-    async def send(self, text: str, chat_id: int = CHAT, **kwargs: Any) -> None:
-        await self.process(self.server.user_sends(chat_id, text, **kwargs))
-
-    async def tap(self, label: str, chat_id: int = CHAT, message_id: int | None = None) -> None:
-        await self.process(self.server.user_taps(chat_id, label, message_id=message_id))
-
-    async def advance(self, seconds: float) -> None:
-        """Let time pass, running each timer at its own moment as the timer loop would."""
-        assert self.bot is not None and isinstance(self.clock, FakeClock)
-        target = self.clock.now() + seconds
-        while (due := await self.bot.timers.next_at()) is not None and due <= target:
-            self.clock.set(max(due, self.clock.now()))
-            await self.bot.timers.run_due()
-        self.clock.set(target)
-
-    async def pass_safety_check(self, chat_id: int = CHAT) -> None:
-        """Answer No to every warning sign and tick none of the conditions."""
-        buttons = self.content.texts("en").safety.buttons
-        for _ in self.content.routine.safety.questions:
-            await self.tap(buttons.no, chat_id)
-        await self.tap(buttons.none_of_these, chat_id)
-
-    def messages(self, chat_id: int = CHAT) -> list[SentMessage]:
-        return self.server.messages(chat_id)
-
-    def texts(self, chat_id: int = CHAT) -> list[str]:
-        return self.server.texts(chat_id)
-
-    def last(self, chat_id: int = CHAT) -> SentMessage:
-        return self.server.last(chat_id)
+from tests.support.harness import Harness
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import pytest
 
 from bot.core.content import Content
 from bot.telegram import outbox
-from tests.conftest import CHAT, Harness
+from tests.support.harness import CHAT, Harness
 
 
 async def consent_and_warm(h: Harness) -> None:
@@ -248,7 +248,7 @@ async def test_a_hold_that_ended_while_the_bot_was_down_is_reported(harness: Har
     await h.tap("Start hold")
     await h.advance(10)
     await h.stop()
-    h.clock.advance(300)
+    h.jump(300)
     await h.start()
     await h.advance(0)
     assert any(

@@ -14,7 +14,7 @@ from bot.devtools.console import run_console
 class SlowTyper(io.StringIO):
     """Standard input typed by a person: each line a moment after the bot has answered."""
 
-    def readline(self, size: int | None = -1) -> str:
+    def readline(self, size: int | None = -1) -> str:  # type: ignore[override]
         time.sleep(0.15)
         return super().readline()
 
@@ -23,7 +23,7 @@ async def test_console_walks_through_the_first_hold(tmp_path: Path, content: Con
     """Typed commands and numbered buttons reach the bot; countdown edits are shown live."""
     settings = Settings(
         stretchbot_database=tmp_path / "console.sqlite3", stretchbot_speed=100, _env_file=None
-    )  # type: ignore[call-arg]
+    )
     out = io.StringIO()
     # accept; "hello" at the first question; No five times; "None of these"; warm; start hold
     stdin = SlowTyper("/start\n1\nhello\n" + "2\n" * 5 + "7\n1\n1\n" + "\n" * 6 + "/quit\n")
@@ -46,7 +46,7 @@ async def test_a_restarted_console_continues_the_routine(tmp_path: Path, content
     """Leave the console mid-hold and come back: the hold is still running."""
     settings = Settings(
         stretchbot_database=tmp_path / "console.sqlite3", stretchbot_speed=10, _env_file=None
-    )  # type: ignore[call-arg]
+    )
     first = io.StringIO()
     typed = "/start\n1\n" + "2\n" * 5 + "7\n1\n1\n"
     await run_console(settings, content, stdin=SlowTyper(typed), stdout=first)

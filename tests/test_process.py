@@ -7,15 +7,15 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 
 from bot.devtools.emulator import FakeTelegram
+from bot.devtools.factory import EMULATOR_TOKEN as TOKEN
 from bot.devtools.http import HttpFront
 from bot.logs import REDACTED, setup_logging
-from tests.conftest import TOKEN
 
 CHAT = 5150
 
@@ -66,9 +66,13 @@ async def test_run_serves_a_user_survives_a_restart_and_never_logs_the_token(
 
     # The safety check goes on where it was after the restart.
     process = await start_bot(front, tmp_path)
+
+    def asking(number: int) -> Callable[[], bool]:
+        return lambda: server.last(CHAT).text.startswith(f"{number} of 6")
+
     for number in range(2, 7):
         server.user_taps(CHAT, "No")
-        await server.wait_until(lambda n=number: server.last(CHAT).text.startswith(f"{n} of 6"))
+        await server.wait_until(asking(number))
     server.user_taps(CHAT, "None of these")
     await server.wait_until(lambda: server.last(CHAT).text.startswith("First, warm up"))
     assert server.last(CHAT).button_texts == ["I'm warm", "Not yet, guide me"]

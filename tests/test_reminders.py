@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bot.telegram import outbox
-from tests.conftest import CHAT, Harness
+from tests.support.harness import CHAT, Harness
 
 # Friday 27 March 2026, 06:00 UTC: 07:00 in Berlin, two days before its clocks go forward.
 FRIDAY_0600_UTC = datetime(2026, 3, 27, 6, 0, tzinfo=UTC).timestamp()
@@ -214,7 +214,7 @@ async def test_downtime_across_the_due_time(h: Harness, late_minutes: int, sent:
     """Back at most 15 minutes late, the reminder is sent; later, it is skipped; tomorrow stays."""
     await h.send("/remind 06:30")
     await h.stop()
-    h.clock.advance((30 + late_minutes) * 60)
+    h.jump((30 + late_minutes) * 60)
     await h.start()
     await h.advance(0)
     assert reminders_sent(h) == sent
@@ -298,7 +298,7 @@ async def test_a_reminder_cut_off_by_a_shutdown_is_sent_after_the_restart(
 ) -> None:
     """A send still waiting on Telegram when the bot stops gives its claim back; none is lost."""
     await h.send("/remind 06:30")
-    h.clock.advance(30 * 60)
+    h.jump(30 * 60)
     answer = h.server.handle
 
     async def telegram_hangs(url: str, method: str, data: Any) -> tuple[int, bytes]:
@@ -323,7 +323,7 @@ async def test_after_days_away_todays_reminder_is_still_sent_within_grace(h: Har
     """Down for two days and back 5 minutes after today's time: today's reminder goes out."""
     await h.send("/remind 06:30")
     await h.stop()
-    h.clock.advance(2 * 24 * 3600 + 35 * 60)
+    h.jump(2 * 24 * 3600 + 35 * 60)
     await h.start()
     await h.advance(0)
     assert reminders_sent(h) == 1
@@ -336,7 +336,7 @@ async def test_a_snooze_missed_by_hours_is_not_sent(h: Harness) -> None:
     await h.advance(10 * 60)
     await h.tap("In 15 min")
     await h.stop()
-    h.clock.advance(6 * 3600)
+    h.jump(6 * 3600)
     await h.start()
     await h.advance(0)
     assert reminders_sent(h) == 1
@@ -376,7 +376,7 @@ async def test_waiting_for_a_typed_time_expires(h: Harness) -> None:
     """ "Another time" waits ten minutes for a time; later text is read as usual."""
     await h.send("/remind")
     await h.tap("Another time")
-    h.clock.advance(11 * 60)
+    h.jump(11 * 60)
     await h.send("ok")
     assert h.last().text.startswith("Type /routine to start the stretching routine")
 

@@ -14,7 +14,7 @@ import pytest
 from bot.core.content import Content
 from bot.core.content_models import Texts
 from bot.storage import MIGRATIONS
-from tests.conftest import CHAT, Harness
+from tests.support.harness import CHAT, Harness
 
 DAY = 86_400
 
@@ -190,13 +190,13 @@ async def test_a_recent_check_is_one_tap_and_the_full_check_returns_after_30_day
     assert h.texts()[-2] == en(h).safety.screening.intro.text
     await h.pass_safety_check()
     await h.send("/cancel")
-    h.clock.advance(29 * DAY)
+    h.jump(29 * DAY)
     await h.send("/routine")
     assert h.last().text == en(h).safety.screening.recheck.text
     await h.tap("No, nothing new")
     assert h.last().text == en(h).warm_up.check.text
     await h.send("/cancel")
-    h.clock.advance(2 * DAY)
+    h.jump(2 * DAY)
     await h.send("/routine")
     assert h.texts()[-2] == en(h).safety.screening.intro.text
     assert [r[1] for r in log(h) if r[0] == "recheck"] == ["something new", "nothing new"]
@@ -271,7 +271,7 @@ async def test_a_recent_injury_warm_up_has_no_heat_for_72_hours(harness: Harness
     await h.send("cold?")
     assert h.last().text == en(h).warm_up.check_no_heat.text
     await h.send("/cancel")
-    h.clock.advance(73 * 3600)
+    h.jump(73 * 3600)
     await h.send("/routine")
     await h.tap("No, nothing new")
     assert h.last().text == en(h).warm_up.check.text
@@ -420,7 +420,7 @@ async def test_two_stops_on_one_stretch_in_a_week_leave_it_out_with_advice(
     await to_first_card(h)
     await stop_and_settle(h)
     await h.tap("End for today")
-    h.clock.advance(DAY)
+    h.jump(DAY)
     await h.send("/routine")
     await h.tap("No, nothing new")
     await h.tap("I'm warm")
@@ -430,14 +430,14 @@ async def test_two_stops_on_one_stretch_in_a_week_leave_it_out_with_advice(
     )
     assert h.texts()[-2] == pattern
     await h.tap("End for today")
-    h.clock.advance(DAY)
+    h.jump(DAY)
     await h.send("/routine")
     await h.tap("No, nothing new")
     assert h.texts()[-2:] == [pattern, en(h).warm_up.check.text]
     await h.tap("I'm warm")
     assert h.last().text.split("\n")[0] == "Exercise 2: side-lying stretch"
     await h.send("/cancel")
-    h.clock.advance(7 * DAY)  # a week on, the twist is back
+    h.jump(7 * DAY)  # a week on, the twist is back
     await h.send("/routine")
     await h.tap("No, nothing new")
     await h.tap("I'm warm")

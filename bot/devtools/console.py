@@ -13,14 +13,11 @@ import contextlib
 import sys
 from typing import TextIO
 
-from telegram import Update
-
 from bot.config import Settings
 from bot.core.content import Content
 from bot.devtools.emulator import Event, FakeTelegram, SentMessage
-from bot.telegram.app import StretchBot
+from bot.devtools.factory import emulated_bot
 
-CONSOLE_TOKEN = "100001:CONSOLE-not-a-real-token-abcdefghijk"
 CHAT_ID = 1
 QUIT = {"/quit", "/exit", "quit", "exit"}
 
@@ -99,14 +96,6 @@ async def run_console(
     server.add_chat(CHAT_ID)  # the user's chat exists, as on Telegram, before they write again
     view = ConsoleView(out)
     server.add_listener(view)
-    bot = StretchBot(
-        settings,
-        content,
-        token=CONSOLE_TOKEN,
-        request=server.request(),
-        get_updates_request=server.request(),
-        rate_limit=False,
-    )
     out.write(
         "Stretch Coach console: you are chatting with the real bot on an emulated Telegram.\n"
         f"Speed x{settings.stretchbot_speed:g}, database {settings.stretchbot_database}.\n"
@@ -114,19 +103,8 @@ async def run_console(
         "/quit to leave.\n"
     )
     out.flush()
-    app = bot.app
-    await app.initialize()
-    await bot.startup()
-    assert app.updater is not None
-    await app.updater.start_polling(poll_interval=0, timeout=1, allowed_updates=Update.ALL_TYPES)
-    await app.start()
-    try:
+    async with emulated_bot(settings, content, server, polling=True):
         await _read_loop(server, view, stdin, out)
-    finally:
-        await app.updater.stop()
-        await app.stop()
-        await bot.shutdown()
-        await app.shutdown()
     return 0
 
 

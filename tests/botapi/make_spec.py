@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_API = Path("/work/shared/botapi/api.json")
+DEFAULT_API = REPO_ROOT.parent / "shared" / "botapi" / "api.json"  # the team's shared folder
 DEFAULT_OUT = REPO_ROOT / "bot" / "devtools" / "botapi_spec.json"
 SOURCE = "telegram-bot-api-spec, https://github.com/PaulSonOfLars/telegram-bot-api-spec (MIT)"
 

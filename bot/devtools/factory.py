@@ -1,0 +1,76 @@
+"""The one way to run the real bot on the emulated Bot API: `async with emulated_bot(...)`.
+
+Tests, the console and the benchmarks all start and stop the bot here, in the same order as
+`run_polling` does on Telegram: initialise the Application, open the store and set the
+command menu (`startup`), optionally poll; on the way out stop polling, let running timers
+finish and close the store (`shutdown`), then shut the Application down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from telegram import Update
+
+from bot.config import Settings
+from bot.core.content import Content
+from bot.devtools.emulator import FakeTelegram
+from bot.runtime.clock import Clock
+from bot.storage import Store
+from bot.telegram.app import StretchBot
+
+# A token of the right shape that no real bot has: the emulator never checks it.
+EMULATOR_TOKEN = "100001:EMULATOR-not-a-real-token-abcdefg"
+
+
+@asynccontextmanager
+async def emulated_bot(
+    settings: Settings,
+    content: Content,
+    server: FakeTelegram,
+    *,
+    clock: Clock | None = None,
+    store: Store | None = None,
+    run_timers: bool = True,
+    rate_limit: bool = False,
+    polling: bool = False,
+) -> AsyncIterator[StretchBot]:
+    """The bot, started on `server`; stopped gracefully when the block ends.
+
+    `run_timers=False` leaves the timer loops off, for tests that move a fake clock and run due
+    timers themselves. `polling=True` fetches updates with getUpdates as on Telegram (the
+    console); otherwise updates are handed to `bot.app.process_update` directly.
+    """
+    bot = StretchBot(
+        settings,
+        content,
+        token=EMULATOR_TOKEN,
+        clock=clock,
+        store=store,
+        request=server.request(),
+        get_updates_request=server.request(),
+        run_timers=run_timers,
+        rate_limit=rate_limit,
+    )
+    app = bot.app
+    await app.initialize()
+    try:
+        await bot.startup()
+        try:
+            if polling:
+                assert app.updater is not None
+                await app.updater.start_polling(
+                    poll_interval=0, timeout=1, allowed_updates=Update.ALL_TYPES
+                )
+                await app.start()
+            try:
+                yield bot
+            finally:
+                if polling and app.updater is not None:
+                    await app.updater.stop()
+                    await app.stop()
+        finally:
+            await bot.shutdown()
+    finally:
+        await app.shutdown()
