@@ -393,7 +393,7 @@ async def test_listeners_see_sends_edits_deletes_and_toasts(server: FakeTelegram
 
 
 def test_bundled_spec_matches_api_json() -> None:
-    """bot/devtools/botapi_spec.json is exactly what make_spec.py generates from the shared api.json."""
+    """The bundled spec is exactly what make_spec.py generates from the shared api.json."""
     if not API_JSON.exists():
         pytest.skip(f"{API_JSON} (telegram-bot-api-spec) is not available on this machine")
     module_spec = importlib.util.spec_from_file_location("make_spec", MAKE_SPEC)
