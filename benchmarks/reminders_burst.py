@@ -102,7 +102,7 @@ async def main(users: int, rate_limit: bool, lead: float) -> None:
                 else None
             )
         )
-        settings = Settings(stretchbot_database=database, _env_file=None)
+        settings = Settings(database=database, _env_file=None)
         t0 = time.perf_counter()
         # Starting opens the database and starts the timer loops: the re-arm.
         async with emulated_bot(settings, content, server, rate_limit=rate_limit) as bot:

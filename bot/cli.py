@@ -17,7 +17,7 @@ from bot.core.content import Content, ContentError, load_content, medical_texts
 from bot.core.plan import compile_plan
 from bot.logs import setup_logging
 
-log = logging.getLogger("bot")
+log = logging.getLogger(__name__)
 
 
 class StartupError(Exception):
@@ -106,11 +106,11 @@ def clinical_review(content: Content, locale: str = "en") -> str:
 def _settings_and_content(args: argparse.Namespace) -> tuple[Settings, Content]:
     overrides: dict[str, object] = {}
     if getattr(args, "speed", None) is not None:
-        overrides["stretchbot_speed"] = args.speed
+        overrides["speed"] = args.speed
     if getattr(args, "database", None) is not None:
-        overrides["stretchbot_database"] = args.database
+        overrides["database"] = args.database
     settings = load_settings(**overrides)
-    content = load_content(settings.stretchbot_content_dir)
+    content = load_content(settings.content_dir)
     return settings, content
 
 
@@ -121,12 +121,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     settings, content = _settings_and_content(args)
     token = settings.require_token()
-    setup_logging(settings.stretchbot_log_level, secrets=(token,))
-    if settings.stretchbot_speed != 1:
+    setup_logging(settings.log_level, secrets=(token,))
+    if settings.speed != 1:
         log.warning(
             "STRETCHBOT_SPEED is %g: every duration is shortened and countdown edits come "
             "faster than Telegram allows; use it for demos and tests only",
-            settings.stretchbot_speed,
+            settings.speed,
         )
     try:
         StretchBot(settings, content, token=token).run_polling()
@@ -138,7 +138,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         ) from None
     except NetworkError as exc:
         raise StartupError(
-            f"cannot reach the Bot API at {settings.telegram_base_url} ({exc.message}): "
+            f"cannot reach the Bot API at {settings.base_url} ({exc.message}): "
             "check the network, or TELEGRAM_BASE_URL"
         ) from None
     return 0

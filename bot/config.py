@@ -14,7 +14,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-TOKEN_SHAPE = re.compile(r"^\d{3,15}:[A-Za-z0-9_-]{20,}$")
+# What a Bot API token looks like: the bot id, a colon, a secret. One definition, used to check
+# the setting and (in bot.logs) to redact any token-shaped string from logs.
+TOKEN_PATTERN = re.compile(r"\d{3,15}:[A-Za-z0-9_-]{20,}")
 
 
 class ConfigError(Exception):
@@ -22,21 +24,32 @@ class ConfigError(Exception):
 
 
 class Settings(BaseSettings):
+    """Each field is read from STRETCHBOT_<NAME>, except Telegram's own (TELEGRAM_<NAME>)."""
+
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+        env_prefix="STRETCHBOT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+        populate_by_name=True,
     )
 
-    telegram_bot_token: SecretStr | None = None
-    telegram_base_url: str = "https://api.telegram.org/bot"
-    telegram_base_file_url: str = "https://api.telegram.org/file/bot"
-    stretchbot_database: Path = Path("data/stretchbot.sqlite3")
-    stretchbot_content_dir: Path | None = None
-    stretchbot_speed: float = Field(default=1.0, gt=0, le=10_000)
-    stretchbot_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    stretchbot_default_timezone: str = "UTC"
-    stretchbot_reminder_grace_minutes: float = Field(default=15, ge=0, le=24 * 60)
+    bot_token: SecretStr | None = Field(default=None, validation_alias="TELEGRAM_BOT_TOKEN")
+    base_url: str = Field(
+        default="https://api.telegram.org/bot", validation_alias="TELEGRAM_BASE_URL"
+    )
+    base_file_url: str = Field(
+        default="https://api.telegram.org/file/bot", validation_alias="TELEGRAM_BASE_FILE_URL"
+    )
+    database: Path = Path("data/stretchbot.sqlite3")
+    content_dir: Path | None = None
+    speed: float = Field(default=1.0, gt=0, le=10_000)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    default_timezone: str = "UTC"
+    reminder_grace_minutes: float = Field(default=15, ge=0, le=24 * 60)
 
-    @field_validator("stretchbot_default_timezone")
+    @field_validator("default_timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
         try:
@@ -47,25 +60,25 @@ class Settings(BaseSettings):
             ) from None
         return value
 
-    @field_validator("stretchbot_log_level", mode="before")
+    @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("telegram_bot_token", mode="before")
+    @field_validator("bot_token", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
     def require_token(self) -> str:
-        if self.telegram_bot_token is None:
+        if self.bot_token is None:
             raise ConfigError(
                 "TELEGRAM_BOT_TOKEN is not set: talk to @BotFather on Telegram (/newbot), then put "
                 "TELEGRAM_BOT_TOKEN=<the token> in .env (see .env.example) or the environment. "
                 "To try the bot without a token: stretchbot console"
             )
-        token = self.telegram_bot_token.get_secret_value().strip()
-        if not TOKEN_SHAPE.match(token):
+        token = self.bot_token.get_secret_value().strip()
+        if not TOKEN_PATTERN.fullmatch(token):
             raise ConfigError(
                 "TELEGRAM_BOT_TOKEN does not look like a token from @BotFather "
                 "(digits, a colon, then 35 or so letters, digits, - and _): check for quotes "
@@ -81,6 +94,7 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
-            name = str(err["loc"][0]).upper() if err["loc"] else "settings"
+            field = str(err["loc"][0]) if err["loc"] else ""
+            name = field if field.startswith("TELEGRAM_") else f"STRETCHBOT_{field.upper()}"
             lines.append(f"{name}: {err['msg']}")
         raise ConfigError("; ".join(lines)) from None

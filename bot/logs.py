@@ -8,12 +8,12 @@ token-shaped string and the configured token itself before anything is written.
 from __future__ import annotations
 
 import logging
-import re
 import sys
 import traceback
 from types import TracebackType
 
-TOKEN_PATTERN = re.compile(r"\d{3,15}:[A-Za-z0-9_-]{20,}")
+from bot.config import TOKEN_PATTERN
+
 REDACTED = "<redacted-token>"
 
 

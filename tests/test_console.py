@@ -21,9 +21,7 @@ class SlowTyper(io.StringIO):
 
 async def test_console_walks_through_the_first_hold(tmp_path: Path, content: Content) -> None:
     """Typed commands and numbered buttons reach the bot; countdown edits are shown live."""
-    settings = Settings(
-        stretchbot_database=tmp_path / "console.sqlite3", stretchbot_speed=100, _env_file=None
-    )
+    settings = Settings(database=tmp_path / "console.sqlite3", speed=100, _env_file=None)
     out = io.StringIO()
     # accept; "hello" at the first question; No five times; "None of these"; warm; start hold
     stdin = SlowTyper("/start\n1\nhello\n" + "2\n" * 5 + "7\n1\n1\n" + "\n" * 6 + "/quit\n")
@@ -44,9 +42,7 @@ async def test_console_walks_through_the_first_hold(tmp_path: Path, content: Con
 
 async def test_a_restarted_console_continues_the_routine(tmp_path: Path, content: Content) -> None:
     """Leave the console mid-hold and come back: the hold is still running."""
-    settings = Settings(
-        stretchbot_database=tmp_path / "console.sqlite3", stretchbot_speed=10, _env_file=None
-    )
+    settings = Settings(database=tmp_path / "console.sqlite3", speed=10, _env_file=None)
     first = io.StringIO()
     typed = "/start\n1\n" + "2\n" * 5 + "7\n1\n1\n"
     await run_console(settings, content, stdin=SlowTyper(typed), stdout=first)

@@ -98,7 +98,7 @@ async def run_console(
     server.add_listener(view)
     out.write(
         "Stretch Coach console: you are chatting with the real bot on an emulated Telegram.\n"
-        f"Speed x{settings.stretchbot_speed:g}, database {settings.stretchbot_database}.\n"
+        f"Speed x{settings.speed:g}, database {settings.database}.\n"
         "Type a message or a command (/start, /routine, /help), a number to press a button, "
         "/quit to leave.\n"
     )

@@ -64,7 +64,7 @@ __all__ = [
     "parse_html",
 ]
 
-_LOGGER = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 
 class FakeTelegram(BotMethods):

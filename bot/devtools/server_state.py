@@ -35,7 +35,7 @@ from bot.devtools.records import (
     parse_html,
 )
 
-_LOGGER = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 
 class ServerState:
@@ -346,7 +346,7 @@ class ServerState:
             try:
                 fn(event)
             except Exception:
-                _LOGGER.exception("emulator listener %r failed on %s", fn, event.kind)
+                log.exception("emulator listener %r failed on %s", fn, event.kind)
         self._notify()
 
     def _notify(self) -> None:

@@ -45,14 +45,14 @@ class StretchBot:
         self.settings = settings
         self.content = content
         self.clock = clock or SystemClock()
-        self.store = store or SqliteStore(settings.stretchbot_database)
+        self.store = store or SqliteStore(settings.database)
         self.run_timers = run_timers
 
         builder = (
             ApplicationBuilder()
             .token(token)
-            .base_url(settings.telegram_base_url)
-            .base_file_url(settings.telegram_base_file_url)
+            .base_url(settings.base_url)
+            .base_file_url(settings.base_file_url)
             .post_init(self._post_init)
             # post_stop runs before the Application shuts its HTTP client down, so timers
             # still being run can finish their sends.
@@ -67,11 +67,11 @@ class StretchBot:
             builder = builder.get_updates_request(get_updates_request)
         self.app: Application = builder.build()  # type: ignore[type-arg]
 
-        self.routine = Routine(content, compile_plan(content, settings.stretchbot_speed))
+        self.routine = Routine(content, compile_plan(content, settings.speed))
         setup = ReminderSetup(
             content,
-            default_timezone=settings.stretchbot_default_timezone,
-            speed=settings.stretchbot_speed,
+            default_timezone=settings.default_timezone,
+            speed=settings.speed,
         )
         self.runner = Runner(self.store, self.clock, TelegramOutbox(self.app))
         self.reminders = ReminderConversation(setup, self.store)
@@ -81,9 +81,7 @@ class StretchBot:
         # Timers live in the database: the routine's (holds, rests) and the reminders, each
         # with a loop of its own so a burst of reminders never delays a hold.
         holds = RoutineTimers(self.runner, self.conversation)
-        delivery = Delivery(
-            self.runner, setup, grace_minutes=settings.stretchbot_reminder_grace_minutes
-        )
+        delivery = Delivery(self.runner, setup, grace_minutes=settings.reminder_grace_minutes)
         self.timers = TimerLoop(
             self.clock,
             [
@@ -105,7 +103,7 @@ class StretchBot:
         await self.handlers.set_commands(self.app)
         if self.run_timers:
             self.timers.start()
-        log.info("Stretch Coach is ready (speed x%g)", self.settings.stretchbot_speed)
+        log.info("Stretch Coach is ready (speed x%g)", self.settings.speed)
 
     async def shutdown(self) -> None:
         """Let running timers finish, then close the database."""

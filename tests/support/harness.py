@@ -38,9 +38,7 @@ class Harness:
         self.real_time = real_time
         self.rate_limit = rate_limit
         self.server = FakeTelegram(now=self.clock.now)
-        self.settings = Settings(
-            stretchbot_database=self.database, stretchbot_speed=speed, _env_file=None
-        )
+        self.settings = Settings(database=self.database, speed=speed, _env_file=None)
         self.bot: StretchBot | None = None
         self._running = AsyncExitStack()
 
