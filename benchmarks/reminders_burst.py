@@ -25,7 +25,7 @@ from telegram import Update
 
 from bot.config import Settings
 from bot.core.content import Content, load_content
-from bot.core.reminders import Reminder
+from bot.core.reminder_types import Reminder
 from bot.core.times import EVERY_DAY
 from bot.devtools.emulator import Event, FakeTelegram
 from bot.devtools.factory import emulated_bot

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.reminders import Draft
+from bot.core.reminder_types import Draft
 from bot.core.state import Phase
 from bot.core.times import WEEKDAYS
 from bot.storage import MIGRATIONS, SqliteStore

@@ -11,12 +11,13 @@ in routine.mmd beside it.
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 
 from bot.core.callbacks import Action, Button
+from bot.core.consent_steps import ConsentSteps
 from bot.core.content import Content
 from bot.core.content_models import Texts
+from bot.core.countdown import Countdown
 from bot.core.events import (
     BeginRoutine,
     Cancel,
@@ -45,7 +46,7 @@ from bot.core.state import ChatState, Phase, RoutineState
 MIN_LATE_TOLERANCE = 2.0
 
 
-class Routine(SafetySteps):
+class Routine(ConsentSteps, SafetySteps):
     """The flow of the routine for one content folder and speed."""
 
     def __init__(self, content: Content, plan: Plan) -> None:
@@ -54,6 +55,7 @@ class Routine(SafetySteps):
         self.rules = Rules(content)
         self.disclaimer_version = content.disclaimer_version()
         self.late_tolerance = max(plan.real(plan.countdown_every), MIN_LATE_TOLERANCE)
+        self.countdown = Countdown(plan)
 
     def advance(self, state: ChatState, event: Event, now: float) -> tuple[ChatState, list[Effect]]:
         """Apply one event; return the new state and what to show."""
@@ -157,86 +159,6 @@ class Routine(SafetySteps):
             case Action.AFTER_STOP:
                 return self._after_stop(state, press.arg, now, texts, out)
         raise AssertionError(f"unhandled button {press.action}")
-
-    # -- consent ---------------------------------------------------------------------------
-
-    def _start(
-        self, state: ChatState, event: Start, now: float, texts: Texts, out: Out
-    ) -> ChatState:
-        """/start: welcome, then the disclaimer (or, when accepted, the way to the routine)."""
-        if state.routine and state.routine.phase != Phase.CONSENT:
-            out.send(texts.replies.routine_running)
-            self._prompt(state, now, texts, out)
-            return state
-        about = texts.safety.about.text
-        if event.first_name:
-            out.send(texts.replies.welcome.format(name=event.first_name, about=about))
-        else:
-            out.send(texts.replies.welcome_no_name.format(about=about))
-        if self._has_consent(state):
-            out.send(
-                texts.replies.already_accepted,
-                Button(texts.buttons.start_routine, Action.START_ROUTINE),
-            )
-            return replace(state, routine=None)
-        return self._ask_consent(state, texts, out)
-
-    def _begin(self, state: ChatState, now: float, texts: Texts, out: Out) -> ChatState:
-        """/routine: the safety check (or "anything new?"), once consent is on record."""
-        if state.routine and state.routine.phase != Phase.CONSENT:
-            out.send(texts.replies.routine_running)
-            self._prompt(state, now, texts, out)
-            return state
-        if not self._has_consent(state):
-            changed = state.consent_version is not None
-            out.send(texts.replies.disclaimer_changed if changed else texts.replies.consent_needed)
-            return self._ask_consent(state, texts, out)
-        return self._safety_check(state, now, texts, out)
-
-    def _ask_consent(self, state: ChatState, texts: Texts, out: Out) -> ChatState:
-        out.send(texts.disclaimer.text, *self._consent_buttons(texts))
-        return replace(state, routine=RoutineState(Phase.CONSENT))
-
-    def _accept(
-        self, state: ChatState, version: str, now: float, texts: Texts, out: Out
-    ) -> ChatState:
-        """Accept: stored with the time and the disclaimer version the user read."""
-        if not _in(state, Phase.CONSENT):
-            if self._has_consent(state) and version == self.disclaimer_version:
-                out.effects.append(Toast(texts.replies.button_done))
-                if state.routine is None:
-                    out.send(texts.replies.already_accepted)
-                else:
-                    self._prompt(state, now, texts, out)
-                return state
-            out.effects.append(Toast(texts.replies.stale_button))
-            self._prompt(state, now, texts, out)
-            return state
-        if version != self.disclaimer_version:
-            out.send(texts.replies.disclaimer_changed)
-            return self._ask_consent(state, texts, out)
-        state = replace(
-            state, consent_version=self.disclaimer_version, consent_at=now, declined_at=None
-        )
-        return self._safety_check(state, now, texts, out)
-
-    def _decline(self, state: ChatState, now: float, texts: Texts, out: Out) -> ChatState:
-        """Decline: a kind goodbye; only the refusal is kept."""
-        if not _in(state, Phase.CONSENT):
-            out.effects.append(Toast(texts.replies.stale_button))
-            self._prompt(state, now, texts, out)
-            return state
-        out.send(texts.replies.declined)
-        return replace(state, routine=None, declined_at=now)
-
-    def _has_consent(self, state: ChatState) -> bool:
-        return state.consent_version == self.disclaimer_version
-
-    def _consent_buttons(self, texts: Texts) -> tuple[Button, ...]:
-        return (
-            Button(texts.buttons.accept, Action.ACCEPT, self.disclaimer_version),
-            Button(texts.buttons.decline, Action.DECLINE),
-        )
 
     # -- warm-up ---------------------------------------------------------------------------
 
@@ -354,38 +276,9 @@ class Routine(SafetySteps):
             countdown_at=now,
             done=routine.done,
         )
-        return replace(state, routine=replace(routine, wake_at=self._next_hold_wake(routine, now)))
-
-    def _next_hold_wake(self, routine: RoutineState, now: float) -> float:
-        """The next moment something happens in a hold: a countdown edit, a cue, or its end.
-
-        Countdown edits fall on a grid counted back from the end (30, 25, ... 0 s left), never
-        sooner than `countdown_every` after the last one: Telegram throttles frequent edits.
-        """
-        assert routine.started_at is not None and routine.ends_at is not None
-        tick = self.plan.real(self.plan.countdown_every)
-        steps_left = math.ceil((routine.ends_at - now) / tick - 1e-9) - 1
-        next_tick = routine.ends_at - max(steps_left, 0) * tick
-        earliest = (routine.countdown_at or routine.started_at) + tick
-        while next_tick < earliest - 1e-9:
-            next_tick += tick
-        candidates = [routine.ends_at, next_tick]
-        cues = self.plan.cues_for(self.plan.stretches[routine.stretch])
-        if routine.cues_said < len(cues):
-            candidates.append(routine.started_at + self.plan.real(cues[routine.cues_said].offset))
-        return min(c for c in candidates if c > now - 1e-9)
-
-    def _grid_at(self, routine: RoutineState, now: float) -> float:
-        """The countdown's grid point at or just before `now` (counted back from the end)."""
-        assert routine.ends_at is not None
-        tick = self.plan.real(self.plan.countdown_every)
-        return routine.ends_at - math.ceil((routine.ends_at - now) / tick - 1e-6) * tick
-
-    def _may_edit_countdown(self, routine: RoutineState, now: float) -> bool:
-        if routine.countdown_message_id is None:
-            return False
-        last = routine.countdown_at or routine.started_at or now
-        return now - last >= self.plan.real(self.plan.countdown_every) - 1e-6
+        return replace(
+            state, routine=replace(routine, wake_at=self.countdown.next_wake(routine, now))
+        )
 
     def _hold_tick(self, state: ChatState, now: float, texts: Texts, out: Out) -> ChatState:
         routine = _routine(state)
@@ -393,7 +286,7 @@ class Routine(SafetySteps):
         stretch = self.plan.stretches[routine.stretch]
         name, side = self._names(stretch, texts)
         if now >= routine.ends_at - 1e-9:
-            if routine.countdown_shown != 0 and self._may_edit_countdown(routine, now):
+            if routine.countdown_shown != 0 and self.countdown.may_edit(routine, now):
                 assert routine.countdown_message_id is not None
                 text = texts.hold.countdown.format(name=name, side=side, seconds_left=0)
                 out.effects.append(Edit(routine.countdown_message_id, text))
@@ -414,8 +307,8 @@ class Routine(SafetySteps):
                 out.send(texts.hold.cues[cues[said].text_key].format(seconds_left=seconds_left))
             said += 1
         routine = replace(routine, cues_said=said)
-        shown = self._countdown_value(routine, now)
-        if shown != routine.countdown_shown and self._may_edit_countdown(routine, now):
+        shown = self.countdown.value(routine, now)
+        if shown != routine.countdown_shown and self.countdown.may_edit(routine, now):
             assert routine.countdown_message_id is not None
             text = texts.hold.countdown.format(name=name, side=side, seconds_left=shown)
             # The Stop button stays on the countdown through every edit.
@@ -424,16 +317,11 @@ class Routine(SafetySteps):
             # The grid point, not `now`: a timer that fires a few ms late must not push the
             # next edit a whole step further.
             routine = replace(
-                routine, countdown_shown=shown, countdown_at=self._grid_at(routine, now)
+                routine, countdown_shown=shown, countdown_at=self.countdown.grid_at(routine, now)
             )
-        return replace(state, routine=replace(routine, wake_at=self._next_hold_wake(routine, now)))
-
-    def _countdown_value(self, routine: RoutineState, now: float) -> int:
-        """Nominal seconds left, rounded up to the countdown's step (the speed scales real time)."""
-        assert routine.ends_at is not None
-        every = self.plan.countdown_every
-        left = (routine.ends_at - now) * self.plan.speed
-        return max(0, math.ceil(left / every - 1e-6) * every)
+        return replace(
+            state, routine=replace(routine, wake_at=self.countdown.next_wake(routine, now))
+        )
 
     def _summary(self, done: tuple[int, ...], texts: Texts) -> str:
         """What was held: each exercise with a side held, and for how long."""

@@ -8,6 +8,7 @@ what is left out, who to call) are in bot.core.safety. Pure: time is a parameter
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from bot.core.callbacks import Action, Button
 from bot.core.content import Content
@@ -27,26 +28,28 @@ class SafetySteps:
 
     # -- steps of the routine these lead to (Routine defines them) ---------------------------
 
-    def _warm_up_check(self, state: ChatState, now: float, texts: Texts, out: Out) -> ChatState:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # defined by Routine; declared here for the type checker only
 
-    def _show_stretch(self, state: ChatState, index: int, texts: Texts, out: Out) -> ChatState:
-        raise NotImplementedError
+        def _warm_up_check(self, state: ChatState, now: float, texts: Texts, out: Out) -> ChatState:
+            raise NotImplementedError
 
-    def _following(self, state: ChatState, index: int, now: float) -> int | None:
-        raise NotImplementedError
+        def _show_stretch(self, state: ChatState, index: int, texts: Texts, out: Out) -> ChatState:
+            raise NotImplementedError
 
-    def _order(self, state: ChatState, now: float) -> tuple[int, ...]:
-        raise NotImplementedError
+        def _following(self, state: ChatState, index: int, now: float) -> int | None:
+            raise NotImplementedError
 
-    def _stop_button(self, texts: Texts) -> Button:
-        raise NotImplementedError
+        def _order(self, state: ChatState, now: float) -> tuple[int, ...]:
+            raise NotImplementedError
 
-    def _stop_countdown(self, state: ChatState, texts: Texts, out: Out) -> None:
-        raise NotImplementedError
+        def _stop_button(self, texts: Texts) -> Button:
+            raise NotImplementedError
 
-    def _prompt(self, state: ChatState, now: float, texts: Texts, out: Out) -> None:
-        raise NotImplementedError
+        def _stop_countdown(self, state: ChatState, texts: Texts, out: Out) -> None:
+            raise NotImplementedError
+
+        def _prompt(self, state: ChatState, now: float, texts: Texts, out: Out) -> None:
+            raise NotImplementedError
 
     # -- the warning-sign check --------------------------------------------------------------
 

@@ -104,6 +104,7 @@ class _Places:
     one_zone: Mapping[str, tuple[str, ...]]
     several_zones: Mapping[str, tuple[str, ...]]
     major_zones: tuple[str, ...]
+    abbreviations: Mapping[str, tuple[str, ...]]
 
 
 PLACES_FILE = "places.yaml"
@@ -116,9 +117,15 @@ def _load_places() -> _Places:
         one_zone={zone: tuple(names) for zone, names in data["one_zone"].items()},
         several_zones={name: tuple(zones) for name, zones in data["several_zones"].items()},
         major_zones=tuple(data["major_zones"]),
+        abbreviations={
+            name.upper(): tuple(group["zones"])
+            for group in data["abbreviations"]
+            for name in group["names"]
+        },
     )
     known = zoneinfo.available_timezones()
     named = [*places.one_zone, *(z for zs in places.several_zones.values() for z in zs)]
+    named += [z for zs in places.abbreviations.values() for z in zs]
     unknown = sorted({z for z in [*named, *places.major_zones] if z not in known})
     if unknown:
         raise ValueError(f"{PLACES_FILE}: unknown time zones: {', '.join(unknown)}")
@@ -160,79 +167,8 @@ match; several (countries spanning zones, names shared by distant places) mean r
 _UTC_NAMES = frozenset(
     {"UTC", "UCT", "Z", "ZULU", "UNIVERSAL", "ETC/UTC", "ETC/UCT", "ETC/UNIVERSAL", "ETC/ZULU"}
 )
-# Abbreviations (compared upper-case, spaces removed) that name an offset rather than a
-# place, or several places: never an exact match, because they say nothing about whether
-# or when DST applies. "GMT" is UK winter time as often as it is UTC, so it is one too.
-_ABBREVIATION_SUGGESTIONS: Mapping[str, tuple[str, ...]] = {
-    **dict.fromkeys(
-        (
-            *("GMT", "GREENWICH", "GMT0", "GMT+0", "GMT-0"),
-            *("ETC/GMT", "ETC/GMT0", "ETC/GMT+0", "ETC/GMT-0", "ETC/GREENWICH"),
-        ),
-        ("Europe/London", "UTC", "Europe/Dublin", "Europe/Lisbon", "Africa/Abidjan"),
-    ),
-    **dict.fromkeys(("EST", "EDT", "ET", "EST5EDT"), ("America/New_York", "America/Toronto")),
-    **dict.fromkeys(
-        ("CST", "CDT", "CT", "CST6CDT"),
-        ("America/Chicago", "Asia/Shanghai", "America/Mexico_City", "America/Havana"),
-    ),
-    **dict.fromkeys(
-        ("MST", "MDT", "MT", "MST7MDT"),
-        ("America/Denver", "America/Phoenix", "America/Edmonton"),
-    ),
-    **dict.fromkeys(
-        ("PST", "PDT", "PT", "PST8PDT"),
-        ("America/Los_Angeles", "America/Vancouver", "America/Tijuana"),
-    ),
-    **dict.fromkeys(("AKST", "AKDT"), ("America/Anchorage",)),
-    **dict.fromkeys(("HST", "HDT"), ("Pacific/Honolulu",)),
-    **dict.fromkeys(("AST", "ADT"), ("America/Halifax", "America/Puerto_Rico", "Asia/Riyadh")),
-    **dict.fromkeys(("NST", "NDT"), ("America/St_Johns",)),
-    **dict.fromkeys(("BST",), ("Europe/London",)),
-    **dict.fromkeys(("IST",), ("Asia/Kolkata", "Europe/Dublin", "Asia/Jerusalem")),
-    **dict.fromkeys(
-        ("CET", "CEST", "MET", "MEST"),
-        ("Europe/Berlin", "Europe/Paris", "Europe/Madrid", "Europe/Rome", "Europe/Warsaw"),
-    ),
-    **dict.fromkeys(
-        ("EET", "EEST"),
-        ("Europe/Athens", "Europe/Helsinki", "Europe/Kyiv", "Europe/Bucharest", "Africa/Cairo"),
-    ),
-    **dict.fromkeys(("WET", "WEST"), ("Europe/Lisbon", "Atlantic/Canary")),
-    **dict.fromkeys(("MSK",), ("Europe/Moscow",)),
-    **dict.fromkeys(("TRT",), ("Europe/Istanbul",)),
-    **dict.fromkeys(("SAST",), ("Africa/Johannesburg",)),
-    **dict.fromkeys(("WAT",), ("Africa/Lagos",)),
-    **dict.fromkeys(("CAT",), ("Africa/Maputo", "Africa/Harare", "Africa/Lusaka")),
-    **dict.fromkeys(("EAT",), ("Africa/Nairobi", "Africa/Addis_Ababa", "Africa/Dar_es_Salaam")),
-    **dict.fromkeys(("GST",), ("Asia/Dubai",)),
-    **dict.fromkeys(("IRST", "IRDT"), ("Asia/Tehran",)),
-    **dict.fromkeys(("PKT",), ("Asia/Karachi",)),
-    **dict.fromkeys(("NPT",), ("Asia/Kathmandu",)),
-    **dict.fromkeys(("ICT",), ("Asia/Bangkok", "Asia/Ho_Chi_Minh")),
-    **dict.fromkeys(("WIB",), ("Asia/Jakarta",)),
-    **dict.fromkeys(("WITA",), ("Asia/Makassar",)),
-    **dict.fromkeys(("WIT",), ("Asia/Jayapura",)),
-    **dict.fromkeys(("SGT",), ("Asia/Singapore",)),
-    **dict.fromkeys(("MYT",), ("Asia/Kuala_Lumpur",)),
-    **dict.fromkeys(("PHT", "PHST"), ("Asia/Manila",)),
-    **dict.fromkeys(("HKT",), ("Asia/Hong_Kong",)),
-    **dict.fromkeys(("JST",), ("Asia/Tokyo",)),
-    **dict.fromkeys(("KST",), ("Asia/Seoul",)),
-    **dict.fromkeys(
-        ("AEST", "AEDT"),
-        ("Australia/Sydney", "Australia/Melbourne", "Australia/Brisbane", "Australia/Hobart"),
-    ),
-    **dict.fromkeys(("ACST", "ACDT"), ("Australia/Adelaide", "Australia/Darwin")),
-    **dict.fromkeys(("AWST",), ("Australia/Perth",)),
-    **dict.fromkeys(("NZST", "NZDT"), ("Pacific/Auckland",)),
-    **dict.fromkeys(("ART",), ("America/Argentina/Buenos_Aires",)),
-    **dict.fromkeys(("BRT",), ("America/Sao_Paulo",)),
-    **dict.fromkeys(("CLT", "CLST"), ("America/Santiago",)),
-    **dict.fromkeys(("COT",), ("America/Bogota",)),
-    **dict.fromkeys(("PET",), ("America/Lima",)),
-    **dict.fromkeys(("VET",), ("America/Caracas",)),
-}
+# Abbreviations that name an offset rather than a place (places.yaml, `abbreviations`).
+_ABBREVIATION_SUGGESTIONS: Mapping[str, tuple[str, ...]] = _PLACES.abbreviations
 
 # A typed UTC offset ("UTC+2", "GMT-05:00", "+0530", "utc + 5.30"), after removing spaces
 # and lower-casing; and an Etc key ("Etc/GMT+2"), whose sign is inverted (POSIX: UTC-2).

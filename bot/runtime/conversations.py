@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from bot.core.events import Effect, Event, Finished
-from bot.core.reminders import OfferDaily, ReminderChat, ReminderEvent, ReminderSetup, Resume
+from bot.core.reminder_types import OfferDaily, ReminderChat, ReminderEvent, Resume
+from bot.core.reminders import ReminderSetup
 from bot.core.routine import Routine
 from bot.core.state import ChatState
 from bot.runtime.runner import FollowUp

@@ -14,7 +14,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from bot.core.recurrence import late_policy, next_due
-from bot.core.reminders import Reminder, ReminderChat, ReminderSetup, latest_due
+from bot.core.reminder_types import Reminder, ReminderChat
+from bot.core.reminders import ReminderSetup, latest_due
 from bot.runtime.runner import ChatUnreachable, OutboxUnavailable, Runner
 
 log = logging.getLogger(__name__)

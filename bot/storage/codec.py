@@ -11,7 +11,7 @@ import json
 from dataclasses import asdict, fields
 from typing import Any
 
-from bot.core.reminders import Draft
+from bot.core.reminder_types import Draft
 from bot.core.safety import Safety, StopMark
 from bot.core.state import Phase, RoutineState
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from bot.core.events import Record
-from bot.core.reminders import Draft, Reminder
+from bot.core.reminder_types import Draft, Reminder
 from bot.core.state import ChatState
 
 

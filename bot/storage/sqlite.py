@@ -17,7 +17,7 @@ from typing import Any
 import aiosqlite
 
 from bot.core.events import Record
-from bot.core.reminders import Draft, Reminder
+from bot.core.reminder_types import Draft, Reminder
 from bot.core.state import ChatState
 from bot.core.times import format_days_key, parse_days_key
 from bot.storage.codec import (

@@ -38,7 +38,7 @@ from bot.core.events import (
     Start,
     Unexpected,
 )
-from bot.core.reminders import (
+from bot.core.reminder_types import (
     AskTimezone,
     Interrupt,
     ListReminders,
