@@ -65,7 +65,7 @@ def running(state: ChatState) -> RoutineState:
 def at_warm_up(routine: Routine) -> ChatState:
     """/routine with consent and a recent check: "anything new?" No, then the warm-up check."""
     state, _ = routine.advance(accepted(routine), BeginRoutine(), T0)
-    state, _ = routine.advance(state, Press(Action.RECHECK, "n"), T0)
+    state, _ = routine.advance(state, Press(Action.RECHECK, False), T0)
     assert state.routine is not None and state.routine.phase == Phase.WARM_UP_CHECK
     return state
 
@@ -93,7 +93,7 @@ def test_accept_stores_version_and_time_then_starts_the_safety_check(
     screening = content.texts("en").safety.screening
     assert intro.text == screening.intro.text
     assert question.text == screening.questions["saddle"].text
-    assert [b.arg for b in question.buttons] == ["saddle.y", "saddle.n"]
+    assert [b.data for b in question.buttons] == ["sc1:scr:saddle.y", "sc1:scr:saddle.n"]
 
 
 def test_decline_keeps_only_the_refusal(routine: Routine) -> None:
@@ -119,7 +119,7 @@ def test_accept_button_from_an_old_disclaimer_shows_the_new_one(routine: Routine
     state, _ = routine.advance(ChatState(), Start(), T0)
     state, effects = routine.advance(state, Press(Action.ACCEPT, "0ldversion00"), T0)
     assert state.consent_version is None
-    assert sends(effects)[-1].buttons[0].arg == routine.disclaimer_version
+    assert sends(effects)[-1].buttons[0].value == routine.disclaimer_version
 
 
 def test_routine_with_consent_and_a_recent_check_asks_only_what_is_new(
@@ -129,8 +129,8 @@ def test_routine_with_consent_and_a_recent_check_asks_only_what_is_new(
     state, effects = routine.advance(accepted(routine), BeginRoutine(), T0)
     assert state.routine is not None and state.routine.phase == Phase.RECHECK
     (recheck,) = sends(effects)
-    assert [b.arg for b in recheck.buttons] == ["y", "n"]
-    state, effects = routine.advance(state, Press(Action.RECHECK, "n"), T0)
+    assert [b.value for b in recheck.buttons] == [True, False]
+    state, effects = routine.advance(state, Press(Action.RECHECK, False), T0)
     assert state.routine is not None and state.routine.phase == Phase.WARM_UP_CHECK
     assert len(sends(effects)) == 1
 
@@ -149,9 +149,7 @@ def test_guided_warm_up_asks_again_when_its_timer_ends(routine: Routine) -> None
 def run_hold(routine: Routine, state: ChatState, now: float) -> tuple[ChatState, list[Effect]]:
     """Press Start hold and fire every timer until the hold is over."""
     assert state.routine is not None
-    state, effects = routine.advance(
-        state, Press(Action.START_HOLD, str(state.routine.stretch)), now
-    )
+    state, effects = routine.advance(state, Press(Action.START_HOLD, state.routine.stretch), now)
     state = replace(state, routine=replace(running(state), countdown_message_id=99))
     while state.routine is not None and state.routine.phase == Phase.HOLD:
         assert state.wake_at is not None
@@ -215,7 +213,7 @@ def test_a_hold_that_ended_while_the_bot_was_away_is_reported_and_the_routine_go
     """A timer handled long after the hold's end skips stale cues and says the hold is over."""
     state = at_warm_up(routine)
     state, _ = routine.advance(state, Press(Action.WARM), T0)
-    state, _ = routine.advance(state, Press(Action.START_HOLD, "0"), T0)
+    state, _ = routine.advance(state, Press(Action.START_HOLD, 0), T0)
     assert state.wake_at is not None
     state, effects = routine.advance(state, Wake(state.wake_at), T0 + 600)
     texts = [e.text for e in sends(effects)]
@@ -228,7 +226,7 @@ def test_a_timer_armed_for_an_earlier_state_does_nothing(routine: Routine) -> No
     """After /cancel, a hold's timer that still fires shows nothing."""
     state = at_warm_up(routine)
     state, _ = routine.advance(state, Press(Action.WARM), T0)
-    state, _ = routine.advance(state, Press(Action.START_HOLD, "0"), T0)
+    state, _ = routine.advance(state, Press(Action.START_HOLD, 0), T0)
     wake = state.wake_at
     assert wake is not None
     state, effects = routine.advance(state, Cancel(), T0 + 1)
@@ -240,7 +238,7 @@ def test_an_old_button_gets_a_notice_and_the_current_prompt(routine: Routine) ->
     """A warm-up button pressed mid-hold changes nothing and says what is expected now."""
     state = at_warm_up(routine)
     state, _ = routine.advance(state, Press(Action.WARM), T0)
-    state, _ = routine.advance(state, Press(Action.START_HOLD, "0"), T0)
+    state, _ = routine.advance(state, Press(Action.START_HOLD, 0), T0)
     after, effects = routine.advance(state, Press(Action.WARM), T0 + 7)
     assert after == state
     assert effects[0] == Toast("That button is from an earlier step.")
@@ -258,7 +256,7 @@ def test_free_text_while_instructions_are_shown_offers_the_start_button(routine:
     _, effects = routine.advance(state, Unexpected(), T0)
     (reply,) = sends(effects)
     assert "press Start hold" in reply.text
-    assert reply.buttons[0].action == Action.START_HOLD and reply.buttons[0].arg == "0"
+    assert reply.buttons[0].action == Action.START_HOLD and reply.buttons[0].value == 0
 
 
 def test_speed_shortens_real_time_but_not_what_the_user_reads(content: Content) -> None:
@@ -266,7 +264,7 @@ def test_speed_shortens_real_time_but_not_what_the_user_reads(content: Content) 
     fast = Routine(content, compile_plan(content, speed=10))
     state = at_warm_up(fast)
     state, _ = fast.advance(state, Press(Action.WARM), T0)
-    state, effects = fast.advance(state, Press(Action.START_HOLD, "0"), T0)
+    state, effects = fast.advance(state, Press(Action.START_HOLD, 0), T0)
     assert state.routine is not None and state.routine.ends_at == T0 + 3
     assert state.wake_at == T0 + 0.5
     assert sends(effects)[1].text.startswith("⏱ 30 s left")
@@ -276,7 +274,7 @@ def test_routine_progress_survives_a_round_trip_through_storage_json(routine: Ro
     """The stored form of a running hold reads back as the same state."""
     state = at_warm_up(routine)
     state, _ = routine.advance(state, Press(Action.WARM), T0)
-    state, _ = routine.advance(state, Press(Action.START_HOLD, "0"), T0)
+    state, _ = routine.advance(state, Press(Action.START_HOLD, 0), T0)
     assert load_routine(dump_routine(state.routine)) == state.routine
 
 
@@ -291,7 +289,7 @@ def test_countdown_edits_are_never_closer_than_5_s(tmp_path: Path, hold: int) ->
     routine = Routine(content, compile_plan(content))
     state = at_warm_up(routine)
     state, _ = routine.advance(state, Press(Action.WARM), T0)
-    state, _ = routine.advance(state, Press(Action.START_HOLD, "0"), T0)
+    state, _ = routine.advance(state, Press(Action.START_HOLD, 0), T0)
     state = replace(state, routine=replace(running(state), countdown_message_id=9))
     edits: list[tuple[float, str]] = [(T0, f"⏱ {hold}")]
     while state.routine is not None and state.routine.phase == Phase.HOLD:
@@ -309,7 +307,7 @@ def test_timers_firing_a_little_late_skip_no_countdown_step(routine: Routine) ->
     """Each timer 3 ms late, as a busy event loop makes it: the countdown still shows every step."""
     state = at_warm_up(routine)
     state, _ = routine.advance(state, Press(Action.WARM), T0)
-    state, _ = routine.advance(state, Press(Action.START_HOLD, "0"), T0)
+    state, _ = routine.advance(state, Press(Action.START_HOLD, 0), T0)
     state = replace(state, routine=replace(running(state), countdown_message_id=9))
     shown = []
     while state.routine is not None and state.routine.phase == Phase.HOLD:

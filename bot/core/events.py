@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.core.callbacks import Action, Button
+from bot.core.callbacks import Action, Button, Value
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class Press:
     """An inline button of ours was pressed."""
 
     action: Action
-    arg: str = ""
+    value: Value = None  # the button's typed argument (bot.core.callbacks)
     message_id: int | None = None  # the message whose button it was
 
 

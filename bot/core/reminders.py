@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.core.callbacks import Action, Button
+from bot.core.callbacks import Action, Button, DaysChoice, DayToggle, Snooze
 from bot.core.content import Content
 from bot.core.content_models import Texts
 from bot.core.events import Edit, Effect, Keep, Out, Press, Send, Toast, Unhandled
@@ -55,11 +55,10 @@ WAIT_SECONDS = 600.0
 # --------------------------------------------------------------------------- the machine
 
 
-def _time_arg(arg: str) -> time | None:
-    """A time from callback data ("0730"), or None for anything else."""
-    if len(arg) != 4 or not arg.isdigit() or int(arg[:2]) > 23 or int(arg[2:]) > 59:
-        return None
-    return time(int(arg[:2]), int(arg[2:]))
+def _time_of(hhmm: str) -> time:
+    """A time from content ("07:30", checked when content is loaded)."""
+    hours, minutes = hhmm.split(":")
+    return time(int(hours), int(minutes))
 
 
 def _hhmm(value: time) -> str:
@@ -174,7 +173,7 @@ class ReminderSetup:
             when = self.when(texts, due, zone)
             lines.append(texts.reminders.list_item.format(time=reminder.hhmm, days=days, next=when))
             label = texts.reminders.buttons.delete.format(time=reminder.hhmm, days=days)
-            buttons.append(Button(label, Action.REMIND_DELETE, str(reminder.id), row=i))
+            buttons.append(Button(label, Action.REMIND_DELETE, reminder.id, row=i))
         if chat.paused:
             lines += ["", texts.reminders.paused]
         return ("\n".join(lines), *buttons)
@@ -235,26 +234,27 @@ class ReminderSetup:
     def _press(
         self, chat: ReminderChat, press: Press, now: float, texts: Texts, out: Out
     ) -> ReminderChat:
-        action, arg = press.action, press.arg
-        match action:
-            case Action.REMIND_TIME if arg == "other":
+        match press.action, press.value:
+            case Action.REMIND_TIME, None:  # "Another time": typed
                 out.send(texts.reminders.ask_custom_time)
                 return replace(chat, draft=Draft(waiting_for="time", since=now))
-            case Action.REMIND_TIME | Action.REMIND_ADD if (chosen := _time_arg(arg)) is not None:
-                if action == Action.REMIND_ADD:
-                    return self._create(chat, chosen, EVERY_DAY, now, texts, out)
+            case Action.REMIND_ADD, time() as chosen:
+                return self._create(chat, chosen, EVERY_DAY, now, texts, out)
+            case Action.REMIND_TIME, time() as chosen:
                 if self._room_for_one_more(chat, texts, out):
                     self._ask_days(_hhmm(chosen), texts, out)
                     return replace(chat, draft=Draft(time=_hhmm(chosen)))
                 return chat
-            case Action.REMIND_DAYS | Action.REMIND_DAY | Action.REMIND_DAYS_DONE:
+            case Action.REMIND_DAYS | Action.REMIND_DAY | Action.REMIND_DAYS_DONE, _:
                 return self._press_days(chat, press, now, texts, out)
-            case Action.REMIND_DELETE:
-                return self._press_delete(chat, press, now, texts, out)
-            case Action.SNOOZE | Action.SKIP_TODAY:
-                return self._press_snooze_or_skip(chat, press, now, texts, out)
-            case Action.TIMEZONE:
-                return self._set_timezone_from(chat, arg, now, texts, out)
+            case Action.REMIND_DELETE, int(reminder_id):
+                return self._press_delete(chat, reminder_id, press.message_id, now, texts, out)
+            case Action.SNOOZE, Snooze() as snooze:
+                return self._snooze(chat, snooze, now, texts, out)
+            case Action.SKIP_TODAY, int(reminder_id):
+                return self._skip_today(chat, reminder_id, now, texts, out)
+            case Action.TIMEZONE, str(key):
+                return self._set_timezone_from(chat, key, now, texts, out)
         out.effects.append(Toast(texts.replies.stale_button))
         return chat
 
@@ -262,78 +262,89 @@ class ReminderSetup:
         self, chat: ReminderChat, press: Press, now: float, texts: Texts, out: Out
     ) -> ReminderChat:
         """Days for the time the pressed message shows (its buttons carry that time)."""
-        arg, action = press.arg, press.action
-        choice, _, hhmm = arg.rpartition(".") if "." in arg else ("", "", arg)
-        chosen = _time_arg(hhmm)
-        if chosen is None:
+        value = press.value
+        if isinstance(value, (DaysChoice, DayToggle)):
+            chosen = value.at
+        elif isinstance(value, time):
+            chosen = value
+        else:
             out.effects.append(Toast(texts.replies.stale_button))
             return chat
         draft = chat.draft
         if draft.time != _hhmm(chosen):  # an older set-up's buttons: start from what they show
             draft = Draft(time=_hhmm(chosen))
-        if action == Action.REMIND_DAYS and choice in ("every_day", "weekdays"):
-            days = EVERY_DAY if choice == "every_day" else WEEKDAYS
+        if isinstance(value, DaysChoice) and value.choice in ("every_day", "weekdays"):
+            days = EVERY_DAY if value.choice == "every_day" else WEEKDAYS
             return self._create(replace(chat, draft=Draft()), chosen, days, now, texts, out)
-        if action == Action.REMIND_DAYS_DONE:
+        if press.action == Action.REMIND_DAYS_DONE:
             if not draft.days:
                 out.effects += [Toast(texts.reminders.choose_at_least_one), Keep()]
                 return chat
             chat = replace(chat, draft=Draft())
             return self._create(chat, chosen, frozenset(draft.days), now, texts, out)
         ticked = set(draft.days)
-        if action == Action.REMIND_DAY and choice.isdigit() and int(choice) < 7:
-            ticked ^= {int(choice)}
+        if isinstance(value, DayToggle):
+            ticked ^= {value.day}
         draft = replace(draft, days=tuple(sorted(ticked)))
         text = texts.reminders.choose_days.format(time=draft.time)
-        buttons = self._day_buttons(texts, _hhmm(chosen), frozenset(draft.days))
+        buttons = self._day_buttons(texts, chosen, frozenset(draft.days))
         if press.message_id is None:
             out.send(text, *buttons)
         else:
             out.effects += [Edit(press.message_id, text, buttons), Keep()]
         return replace(chat, draft=draft)
 
-    def _find(self, chat: ReminderChat, arg: str) -> Reminder | None:
-        return next((r for r in chat.reminders if arg.isdigit() and r.id == int(arg)), None)
+    def _find(self, chat: ReminderChat, reminder_id: int) -> Reminder | None:
+        return next((r for r in chat.reminders if r.id == reminder_id), None)
 
     def _press_delete(
-        self, chat: ReminderChat, press: Press, now: float, texts: Texts, out: Out
+        self,
+        chat: ReminderChat,
+        reminder_id: int,
+        message_id: int | None,
+        now: float,
+        texts: Texts,
+        out: Out,
     ) -> ReminderChat:
-        reminder = self._find(chat, press.arg)
+        reminder = self._find(chat, reminder_id)
         if reminder is None:
             out.effects.append(Toast(texts.reminders.gone))
-            if press.message_id is not None:  # an older listing: show what there is now
+            if message_id is not None:  # an older listing: show what there is now
                 text, *buttons = self.listing(chat, now, texts)
-                out.effects += [Edit(press.message_id, text, tuple(buttons)), Keep()]
+                out.effects += [Edit(message_id, text, tuple(buttons)), Keep()]
             return chat
         chat = replace(chat, reminders=tuple(r for r in chat.reminders if r is not reminder))
-        if press.message_id is not None:
+        if message_id is not None:
             text, *buttons = self.listing(chat, now, texts)
-            out.effects += [Edit(press.message_id, text, tuple(buttons)), Keep()]
+            out.effects += [Edit(message_id, text, tuple(buttons)), Keep()]
         days = self.days_words(texts, reminder.days)
         out.send(texts.reminders.deleted.format(time=reminder.hhmm, days=days))
         return chat
 
-    def _press_snooze_or_skip(
-        self, chat: ReminderChat, press: Press, now: float, texts: Texts, out: Out
+    def _snooze(
+        self, chat: ReminderChat, snooze: Snooze, now: float, texts: Texts, out: Out
     ) -> ReminderChat:
-        reminder_id, _, minutes = press.arg.partition(".")
+        reminder = self._find(chat, snooze.reminder_id)
+        if reminder is None:
+            out.effects.append(Toast(texts.reminders.gone))
+            return chat
+        if snooze.minutes not in self.spec.snooze_minutes:
+            out.effects.append(Toast(texts.replies.stale_button))
+            return chat
+        snooze_at = now + snooze.minutes * 60 / self.speed
+        at = _at(snooze_at).astimezone(self.zone(chat)).strftime("%H:%M")
+        out.send(texts.reminders.snoozed.format(time=at))
+        return self._put(chat, replace(reminder, snooze_at=snooze_at))
+
+    def _skip_today(
+        self, chat: ReminderChat, reminder_id: int, now: float, texts: Texts, out: Out
+    ) -> ReminderChat:
+        """No snooze, and if this reminder is still to come today, not that either."""
         reminder = self._find(chat, reminder_id)
         if reminder is None:
             out.effects.append(Toast(texts.reminders.gone))
             return chat
         zone = self.zone(chat)
-        if press.action == Action.SNOOZE:
-            if not minutes.isdigit() or int(minutes) not in self.spec.snooze_minutes:
-                out.effects.append(Toast(texts.replies.stale_button))
-                return chat
-            snooze_at = now + int(minutes) * 60 / self.speed
-            at = _at(snooze_at).astimezone(zone).strftime("%H:%M")
-            out.send(texts.reminders.snoozed.format(time=at))
-            return self._put(chat, replace(reminder, snooze_at=snooze_at))
-        if minutes:
-            out.effects.append(Toast(texts.replies.stale_button))
-            return chat
-        # Skip today: no snooze, and if this reminder is still to come today, not that either.
         following = _at(reminder.next_due)
         if following.astimezone(zone).date() == _at(now).astimezone(zone).date():
             following = next_due(reminder.local_time, reminder.days, zone, following)
@@ -351,37 +362,36 @@ class ReminderSetup:
 
     def _ask_time(self, texts: Texts, out: Out) -> None:
         buttons = [
-            Button(choice, Action.REMIND_TIME, choice.replace(":", ""), row=i // 3)
+            Button(choice, Action.REMIND_TIME, _time_of(choice), row=i // 3)
             for i, choice in enumerate(self.spec.time_choices)
         ]
         other = texts.reminders.buttons.other_time
-        buttons.append(Button(other, Action.REMIND_TIME, "other", row=(len(buttons) + 2) // 3))
+        buttons.append(Button(other, Action.REMIND_TIME, None, row=(len(buttons) + 2) // 3))
         out.send(texts.reminders.ask_time, *buttons)
 
     def _ask_days(self, hhmm: str, texts: Texts, out: Out) -> None:
         b = texts.reminders.buttons
-        arg = hhmm.replace(":", "")
+        at = _time_of(hhmm)
         out.send(
             texts.reminders.ask_days.format(time=hhmm),
-            Button(b.every_day, Action.REMIND_DAYS, f"every_day.{arg}", row=0),
-            Button(b.weekdays, Action.REMIND_DAYS, f"weekdays.{arg}", row=0),
-            Button(b.choose_days, Action.REMIND_DAYS, f"choose.{arg}", row=1),
+            Button(b.every_day, Action.REMIND_DAYS, DaysChoice("every_day", at), row=0),
+            Button(b.weekdays, Action.REMIND_DAYS, DaysChoice("weekdays", at), row=0),
+            Button(b.choose_days, Action.REMIND_DAYS, DaysChoice("choose", at), row=1),
         )
 
-    def _day_buttons(self, texts: Texts, hhmm: str, chosen: Days) -> tuple[Button, ...]:
+    def _day_buttons(self, texts: Texts, at: time, chosen: Days) -> tuple[Button, ...]:
         b = texts.reminders.buttons
         names = texts.reminders.days.names
-        arg = hhmm.replace(":", "")
         days = [
             Button(
                 b.day_selected.format(day=names[d]) if d in chosen else names[d],
                 Action.REMIND_DAY,
-                f"{d}.{arg}",
+                DayToggle(d, at),
                 row=d // 4,
             )
             for d in range(7)
         ]
-        return (*days, Button(b.done, Action.REMIND_DAYS_DONE, arg, row=2))
+        return (*days, Button(b.done, Action.REMIND_DAYS_DONE, at, row=2))
 
     def _room_for_one_more(self, chat: ReminderChat, texts: Texts, out: Out) -> bool:
         """Whether the user may add a reminder; if not, says so before any set-up starts."""
@@ -466,7 +476,7 @@ class ReminderSetup:
             return
         if chat.timezone is None:  # the time of day here is unknown: let the user pick a time
             buttons = [
-                Button(t, Action.REMIND_ADD, t.replace(":", ""), row=i // 3)
+                Button(t, Action.REMIND_ADD, _time_of(t), row=i // 3)
                 for i, t in enumerate(self.spec.time_choices)
             ]
             out.send(texts.reminders.offer_daily_pick, *buttons)
@@ -477,7 +487,7 @@ class ReminderSetup:
         label = texts.reminders.buttons.offer_daily.format(time=hhmm)
         out.send(
             texts.reminders.offer_daily.format(time=hhmm),
-            Button(label, Action.REMIND_ADD, hhmm.replace(":", "")),
+            Button(label, Action.REMIND_ADD, _time_of(hhmm)),
         )
 
     def _resume(self, chat: ReminderChat, now: float) -> ReminderChat:
@@ -506,7 +516,7 @@ class ReminderSetup:
         assert reminder.id is not None
         day = _at(now).astimezone(self.zone(chat)).toordinal()
         snoozes = [
-            Button(label.format(minutes=m), Action.SNOOZE, f"{reminder.id}.{m}", row=1)
+            Button(label.format(minutes=m), Action.SNOOZE, Snooze(reminder.id, m), row=1)
             for label, m in zip(r.buttons.snooze, self.spec.snooze_minutes, strict=True)
         ]
         return Send(
@@ -514,7 +524,7 @@ class ReminderSetup:
             (
                 Button(r.buttons.start, Action.START_ROUTINE, row=0),
                 *snoozes,
-                Button(r.buttons.skip_today, Action.SKIP_TODAY, str(reminder.id), row=2),
+                Button(r.buttons.skip_today, Action.SKIP_TODAY, reminder.id, row=2),
             ),
         )
 

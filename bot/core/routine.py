@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.core.callbacks import Action, Button
+from bot.core.callbacks import Action, Answer, Button
 from bot.core.consent_steps import ConsentSteps
 from bot.core.content import Content
 from bot.core.content_models import Texts
@@ -67,7 +67,7 @@ class Routine(ConsentSteps, SafetySteps):
             case BeginRoutine() | Press(action=Action.START_ROUTINE):
                 state = self._begin(state, now, texts, out)
             case Press(action=Action.ACCEPT):
-                state = self._accept(state, event.arg, now, texts, out)
+                state = self._accept(state, str(event.value), now, texts, out)
             case Press(action=Action.DECLINE):
                 state = self._decline(state, now, texts, out)
             case Press(action=Action.STOP):
@@ -106,21 +106,21 @@ class Routine(ConsentSteps, SafetySteps):
                     return not no_heat and routine.rounds < self._max_rounds
                 return action in (Action.WARM, Action.END_TODAY)
             case Phase.READY:
-                return action == Action.START_HOLD and press.arg == str(routine.stretch)
+                return action == Action.START_HOLD and press.value == routine.stretch
             case Phase.SCREEN:
                 question = self.rules.spec.questions[routine.question].id
-                return action == Action.SCREEN and press.arg in (f"{question}.y", f"{question}.n")
+                return action == Action.SCREEN and _answers(press, question)
             case Phase.CONDITIONS:
                 return action in (Action.TICK, Action.TICKS_DONE, Action.TICKS_NONE)
             case Phase.NOTICES:
                 return action in (Action.GO_ON, Action.END_TODAY)
             case Phase.RECHECK:
-                return action == Action.RECHECK and press.arg in ("y", "n")
+                return action == Action.RECHECK and isinstance(press.value, bool)
             case Phase.STOPPED:
                 if routine.question == 2:
-                    return action == Action.AFTER_STOP and press.arg in ("next", "skip", "end")
+                    return action == Action.AFTER_STOP and press.value in ("next", "skip", "end")
                 asked = ("numb", "settling")[routine.question]
-                return action == Action.STOP_ANSWER and press.arg in (f"{asked}.y", f"{asked}.n")
+                return action == Action.STOP_ANSWER and _answers(press, asked)
         return False
 
     def _press(
@@ -128,7 +128,8 @@ class Routine(ConsentSteps, SafetySteps):
     ) -> ChatState:
         """A button that fits the step the chat is in."""
         routine = _routine(state)
-        yes = press.arg.endswith(".y") or press.arg == "y"
+        value = press.value
+        yes = value.yes if isinstance(value, Answer) else value is True
         match press.action:
             case Action.WARM:
                 return self._start_stretches(state, now, texts, out)
@@ -157,7 +158,7 @@ class Routine(ConsentSteps, SafetySteps):
             case Action.STOP_ANSWER:
                 return self._stop_answer(state, yes, now, texts, out)
             case Action.AFTER_STOP:
-                return self._after_stop(state, press.arg, now, texts, out)
+                return self._after_stop(state, str(press.value), now, texts, out)
         raise AssertionError(f"unhandled button {press.action}")
 
     # -- warm-up ---------------------------------------------------------------------------
@@ -250,7 +251,7 @@ class Routine(ConsentSteps, SafetySteps):
             texts.hold.card.format(
                 name=name, side=side, about=exercise.about.text, instructions=instructions
             ),
-            Button(texts.buttons.start_hold, Action.START_HOLD, str(index)),
+            Button(texts.buttons.start_hold, Action.START_HOLD, index),
             self._stop_button(texts),
         )
         done = state.routine.done if state.routine else ()
@@ -430,7 +431,7 @@ class Routine(ConsentSteps, SafetySteps):
                 name, side = self._names(self.plan.stretches[routine.stretch], texts)
                 out.send(
                     replies.expect_start_hold.format(name=name, side=side),
-                    Button(texts.buttons.start_hold, Action.START_HOLD, str(routine.stretch)),
+                    Button(texts.buttons.start_hold, Action.START_HOLD, routine.stretch),
                     self._stop_button(texts),
                 )
             case Phase.WARM_UP_GUIDE | Phase.HOLD | Phase.REST:
@@ -463,3 +464,8 @@ def _in(state: ChatState, phase: Phase) -> bool:
 def _routine(state: ChatState) -> RoutineState:
     assert state.routine is not None
     return state.routine
+
+
+def _answers(press: Press, question: str) -> bool:
+    """A yes/no button for this question (one for an earlier question is out of date)."""
+    return isinstance(press.value, Answer) and press.value.question == question

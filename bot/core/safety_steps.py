@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from bot.core.callbacks import Action, Button
+from bot.core.callbacks import Action, Answer, Button
 from bot.core.content import Content
 from bot.core.content_models import Texts
 from bot.core.events import Edit, Keep, Out, Press, Record, Toast
@@ -67,8 +67,8 @@ class SafetySteps:
         b = texts.safety.buttons
         out.send(
             texts.safety.screening.recheck.text,
-            Button(b.something_new, Action.RECHECK, "y"),
-            Button(b.nothing_new, Action.RECHECK, "n"),
+            Button(b.something_new, Action.RECHECK, True),
+            Button(b.nothing_new, Action.RECHECK, False),
         )
         return replace(state, routine=RoutineState(Phase.RECHECK))
 
@@ -77,8 +77,8 @@ class SafetySteps:
         b = texts.safety.buttons
         out.send(
             texts.safety.screening.questions[question].text,
-            Button(b.yes, Action.SCREEN, f"{question}.y"),
-            Button(b.no, Action.SCREEN, f"{question}.n"),
+            Button(b.yes, Action.SCREEN, Answer(question, True)),
+            Button(b.no, Action.SCREEN, Answer(question, False)),
         )
         return replace(state, routine=RoutineState(Phase.SCREEN, question=index))
 
@@ -137,7 +137,7 @@ class SafetySteps:
 
     def _tick(self, state: ChatState, press: Press, texts: Texts, out: Out) -> ChatState:
         ids = [c.id for c in self.rules.spec.conditions]
-        ticks = set(_routine(state).ticks) ^ ({press.arg} & set(ids))
+        ticks = set(_routine(state).ticks) ^ ({press.value} & set(ids))
         ordered = tuple(i for i in ids if i in ticks)
         return self._ask_conditions(state, ordered, press.message_id, texts, out)
 
@@ -204,14 +204,14 @@ class SafetySteps:
         if routine.question == 0:
             out.send(
                 stop.ask_numb.text,
-                Button(b.yes, Action.STOP_ANSWER, "numb.y"),
-                Button(b.no, Action.STOP_ANSWER, "numb.n"),
+                Button(b.yes, Action.STOP_ANSWER, Answer("numb", True)),
+                Button(b.no, Action.STOP_ANSWER, Answer("numb", False)),
             )
         elif routine.question == 1:
             out.send(
                 stop.ask_settling.text,
-                Button(b.settling, Action.STOP_ANSWER, "settling.y"),
-                Button(b.not_settling, Action.STOP_ANSWER, "settling.n"),
+                Button(b.settling, Action.STOP_ANSWER, Answer("settling", True)),
+                Button(b.not_settling, Action.STOP_ANSWER, Answer("settling", False)),
             )
         else:
             out.send(stop.settling, *self._after_stop_buttons(state, now, texts))
