@@ -94,7 +94,7 @@ async def test_guided_warm_up_runs_its_timer_and_asks_again(harness: Harness) ->
     await h.advance(179)
     assert h.last().text == guide
     await h.advance(1)
-    assert h.last().text == "Time's up. Is the area warm now?"
+    assert h.last().text == h.content.texts("en").warm_up.guide_done
     assert h.last().button_texts == ["I'm warm", "Not yet, guide me"]
 
 
@@ -106,7 +106,7 @@ async def test_decline_says_goodbye_and_keeps_the_routine_closed(harness: Harnes
     assert "If you change your mind, type /start" in h.last().text
     assert stored(h, "consent_version") is None and stored(h, "declined_at") is not None
     await h.send("/routine")
-    assert h.texts()[-2] == "Before the routine, please read this once."
+    assert h.texts()[-2] == h.content.texts("en").replies.consent_needed
     assert h.last().button_texts == ["I understand, continue", "No thanks"]
 
 
@@ -133,7 +133,7 @@ async def test_cancel_mid_hold_stops_every_timer(harness: Harness) -> None:
     countdown = h.last()
     await h.advance(7)
     await h.send("/cancel")
-    assert h.last().text.startswith("Routine stopped; no more timers.")
+    assert h.last().text == h.content.texts("en").replies.cancelled
     assert countdown.text == "⏹ Stopped · Right knee bent"
     count, edits = len(h.messages()), len(countdown.edits)
     await h.advance(120)
@@ -178,12 +178,12 @@ async def test_a_button_from_an_old_message_is_answered_not_obeyed(harness: Harn
     await h.tap("I'm warm")
     data = "sc1:guide"
     await h.process(h.server.user_presses(CHAT, old.message_id, data, check_buttons=False))
-    assert h.server.callback_answers[-1]["text"] == "That button is from an earlier step."
+    assert h.server.callback_answers[-1]["text"] == h.content.texts("en").replies.stale_button
     assert h.last().button_texts == ["Start hold", "⏹ Stop"]
     await h.process(
         h.server.user_presses(CHAT, old.message_id, "something:else", check_buttons=False)
     )
-    assert h.server.callback_answers[-1]["text"] == "That button is from an earlier step."
+    assert h.server.callback_answers[-1]["text"] == h.content.texts("en").replies.stale_button
 
 
 async def test_commands_mid_hold_do_not_lose_the_hold(harness: Harness) -> None:
@@ -194,7 +194,7 @@ async def test_commands_mid_hold_do_not_lose_the_hold(harness: Harness) -> None:
     await h.send("/help")
     assert "/routine - start the routine" in h.last().text
     await h.send("/start")
-    assert h.texts()[-2].startswith("You're in the middle of the routine.")
+    assert h.texts()[-2] == h.content.texts("en").replies.routine_running
     await h.send("/routine")
     assert h.last().text == h.content.texts("en").safety.stop.offer.text
     await h.advance(30)

@@ -106,7 +106,7 @@ async def test_set_a_reminder_with_buttons_alone(h: Harness) -> None:
     await h.send("/remind")
     assert h.last().button_texts == ["07:00", "08:00", "12:30", "18:00", "20:00", "Another time"]
     await h.tap("18:00")
-    assert h.last().text == "On which days, at 18:00?"
+    assert h.last().text == h.content.texts("en").reminders.ask_days.format(time="18:00")
     await h.tap("Choose days")
     days = h.last()
     await h.tap("Mon", message_id=days.message_id)
@@ -160,7 +160,7 @@ async def test_a_sixth_reminder_is_refused(h: Harness) -> None:
     for hour in range(10, 15):
         await h.send(f"/remind {hour}:00")
     await h.send("/remind 16:00")
-    assert h.last().text.startswith("You already have 5 reminders, the most I keep.")
+    assert h.last().text == h.content.texts("en").reminders.too_many.format(max=5)
     assert len(rows(h)) == 5
 
 
@@ -180,7 +180,7 @@ async def test_list_delete_and_all_off(h: Harness) -> None:
     assert listing.button_texts == ["Delete 18:15 on Mon, Wed, Fri"]
     assert h.last().text == "Deleted the reminder at 07:30 on weekdays."
     await h.send("/remind off")
-    assert h.last().text.startswith("All your reminders are off (1 deleted).")
+    assert h.last().text == h.content.texts("en").reminders.all_off.format(count=1)
     assert rows(h) == []
 
 
@@ -432,7 +432,7 @@ async def test_deleting_from_an_older_listing_shows_the_current_one(h: Harness) 
     second = h.last()
     await h.tap("Delete 07:00 every day", message_id=first.message_id)
     await h.tap("Delete 07:00 every day", message_id=second.message_id)
-    assert h.server.callback_answers[-1]["text"] == "That reminder no longer exists."
+    assert h.server.callback_answers[-1]["text"] == h.content.texts("en").reminders.gone
     assert second.button_texts == ["Delete 08:00 every day"]
 
 
@@ -443,7 +443,7 @@ async def test_made_up_snooze_data_is_refused(h: Harness, data: str) -> None:
     await h.advance(10 * 60)
     reminder = h.last()
     await h.process(h.server.user_presses(CHAT, reminder.message_id, data, check_buttons=False))
-    assert h.server.callback_answers[-1]["text"] == "That button is from an earlier step."
+    assert h.server.callback_answers[-1]["text"] == h.content.texts("en").replies.stale_button
     assert rows(h) == [("06:10", "every_day", "2026-03-28T06:10+00:00", None)]
 
 
