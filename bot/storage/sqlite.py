@@ -7,8 +7,11 @@ is the numbered SQL files in schema/, applied in order at open; a release only a
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from datetime import time
 from importlib import resources
 from pathlib import Path
@@ -48,12 +51,18 @@ def _migrations() -> tuple[str, ...]:
 MIGRATIONS = _migrations()
 
 
+# Whether this task is inside `SqliteStore.write()`: a write within it joins that transaction.
+_IN_WRITE: ContextVar[bool] = ContextVar("stretchbot_in_write", default=False)
+
+
 class SqliteStore:
     """Chats, reminders and the safety log in one SQLite database."""
 
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
         self._db: aiosqlite.Connection | None = None
+        # One connection serves every chat: a transaction is one task's at a time.
+        self._write_lock = asyncio.Lock()
         self.chats = SqliteChats(self)
         self.reminders = SqliteReminders(self)
         self.safety_log = SqliteSafetyLog(self)
@@ -67,7 +76,8 @@ class SqliteStore:
     async def open(self) -> None:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = await aiosqlite.connect(self.path)
+        # Autocommit mode: a transaction is exactly what write() begins and ends.
+        self._db = await aiosqlite.connect(self.path, isolation_level=None, timeout=5.0)
         await self.db.execute("PRAGMA journal_mode=WAL")
         await self.db.execute("PRAGMA synchronous=NORMAL")
         await self._migrate()
@@ -84,15 +94,29 @@ class SqliteStore:
             )
         for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
             log.info("migrating database to schema %d", version)
-            await self.db.execute("BEGIN")
-            try:
+            async with self.write():
                 for statement in _statements(script):
                     await self.db.execute(statement)
                 await self.db.execute("INSERT INTO schema_version VALUES (?)", (version,))
-            except BaseException:
-                await self.db.rollback()
-                raise
-            await self.db.commit()
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[None]:
+        """One transaction: every write inside it is stored together, or none is."""
+        if _IN_WRITE.get():
+            yield
+            return
+        async with self._write_lock:
+            token = _IN_WRITE.set(True)
+            try:
+                await self.db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield
+                except BaseException:
+                    await self.db.execute("ROLLBACK")
+                    raise
+                await self.db.execute("COMMIT")
+            finally:
+                _IN_WRITE.reset(token)
 
     async def close(self) -> None:
         if self._db is not None:
@@ -133,38 +157,38 @@ class SqliteChats:
         )
 
     async def save(self, chat_id: int, state: ChatState, now: float) -> None:
-        await self._store.db.execute(
-            "INSERT INTO chats (chat_id, locale, consent_version, consent_at, declined_at, "
-            "routine, wake_at, safety, reminders_paused, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (chat_id) DO UPDATE SET locale = excluded.locale, "
-            "consent_version = excluded.consent_version, consent_at = excluded.consent_at, "
-            "declined_at = excluded.declined_at, routine = excluded.routine, "
-            "wake_at = excluded.wake_at, safety = excluded.safety, "
-            "reminders_paused = excluded.reminders_paused, updated_at = excluded.updated_at",
-            (
-                chat_id,
-                state.locale,
-                state.consent_version,
-                state.consent_at,
-                state.declined_at,
-                dump_routine(state.routine),
-                state.wake_at,
-                dump_safety(state.safety),
-                int(state.reminders_paused),
-                now,
-            ),
-        )
-        await self._store.db.commit()
+        async with self._store.write():
+            await self._store.db.execute(
+                "INSERT INTO chats (chat_id, locale, consent_version, consent_at, declined_at, "
+                "routine, wake_at, safety, reminders_paused, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (chat_id) DO UPDATE SET locale = excluded.locale, "
+                "consent_version = excluded.consent_version, consent_at = excluded.consent_at, "
+                "declined_at = excluded.declined_at, routine = excluded.routine, "
+                "wake_at = excluded.wake_at, safety = excluded.safety, "
+                "reminders_paused = excluded.reminders_paused, updated_at = excluded.updated_at",
+                (
+                    chat_id,
+                    state.locale,
+                    state.consent_version,
+                    state.consent_at,
+                    state.declined_at,
+                    dump_routine(state.routine),
+                    state.wake_at,
+                    dump_safety(state.safety),
+                    int(state.reminders_paused),
+                    now,
+                ),
+            )
 
     async def set_active(self, chat_id: int, active: bool, now: float) -> None:
-        await self._store.db.execute(
-            "INSERT INTO chats (chat_id, active, updated_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (chat_id) DO UPDATE SET active = excluded.active, "
-            "updated_at = excluded.updated_at",
-            (chat_id, int(active), now),
-        )
-        await self._store.db.commit()
+        async with self._store.write():
+            await self._store.db.execute(
+                "INSERT INTO chats (chat_id, active, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (chat_id) DO UPDATE SET active = excluded.active, "
+                "updated_at = excluded.updated_at",
+                (chat_id, int(active), now),
+            )
 
     async def is_active(self, chat_id: int) -> bool:
         async with self._store.db.execute(
@@ -186,13 +210,13 @@ class SqliteChats:
     async def save_settings(
         self, chat_id: int, timezone: str | None, draft: Draft, now: float
     ) -> None:
-        await self._store.db.execute(
-            "INSERT INTO chats (chat_id, timezone, draft, updated_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (chat_id) DO UPDATE SET timezone = excluded.timezone, "
-            "draft = excluded.draft, updated_at = excluded.updated_at",
-            (chat_id, timezone, dump_draft(draft), now),
-        )
-        await self._store.db.commit()
+        async with self._store.write():
+            await self._store.db.execute(
+                "INSERT INTO chats (chat_id, timezone, draft, updated_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (chat_id) DO UPDATE SET timezone = excluded.timezone, "
+                "draft = excluded.draft, updated_at = excluded.updated_at",
+                (chat_id, timezone, dump_draft(draft), now),
+            )
 
     async def wakes_due(self, now: float, limit: int = 500) -> list[Due]:
         async with self._store.db.execute(
@@ -237,50 +261,50 @@ class SqliteReminders:
             return tuple(_reminder(r) for r in await cur.fetchall())
 
     async def add(self, chat_id: int, reminder: Reminder, now: float) -> int:
-        db = self._store.db
-        await db.execute(
-            "INSERT OR IGNORE INTO chats (chat_id, updated_at) VALUES (?, ?)", (chat_id, now)
-        )
-        cur = await db.execute(
-            "INSERT INTO reminders (chat_id, local_time, days, next_due, snooze_at, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                chat_id,
-                reminder.hhmm,
-                format_days_key(reminder.days),
-                reminder.next_due,
-                reminder.snooze_at,
-                now,
-            ),
-        )
-        await db.commit()
-        assert cur.lastrowid is not None
-        return cur.lastrowid
+        async with self._store.write():
+            db = self._store.db
+            await db.execute(
+                "INSERT OR IGNORE INTO chats (chat_id, updated_at) VALUES (?, ?)", (chat_id, now)
+            )
+            cur = await db.execute(
+                "INSERT INTO reminders (chat_id, local_time, days, next_due, snooze_at, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    chat_id,
+                    reminder.hhmm,
+                    format_days_key(reminder.days),
+                    reminder.next_due,
+                    reminder.snooze_at,
+                    now,
+                ),
+            )
+            assert cur.lastrowid is not None
+            return cur.lastrowid
 
     async def delete(self, chat_id: int, reminder_id: int) -> None:
-        await self._store.db.execute(
-            "DELETE FROM reminders WHERE chat_id = ? AND id = ?", (chat_id, reminder_id)
-        )
-        await self._store.db.commit()
+        async with self._store.write():
+            await self._store.db.execute(
+                "DELETE FROM reminders WHERE chat_id = ? AND id = ?", (chat_id, reminder_id)
+            )
 
     async def update(self, before: Reminder, after: Reminder) -> bool:
         """Move a reminder on only if nobody else did since `before` was read (a claim)."""
-        cur = await self._store.db.execute(
-            "UPDATE reminders SET next_due = ?, snooze_at = ?, retry_at = ?, retry_of = ? "
-            "WHERE id = ? AND next_due = ? AND snooze_at IS ? AND retry_at IS ?",
-            (
-                after.next_due,
-                after.snooze_at,
-                after.retry_at,
-                after.retry_of,
-                before.id,
-                before.next_due,
-                before.snooze_at,
-                before.retry_at,
-            ),
-        )
-        await self._store.db.commit()
-        return cur.rowcount == 1
+        async with self._store.write():
+            cur = await self._store.db.execute(
+                "UPDATE reminders SET next_due = ?, snooze_at = ?, retry_at = ?, retry_of = ? "
+                "WHERE id = ? AND next_due = ? AND snooze_at IS ? AND retry_at IS ?",
+                (
+                    after.next_due,
+                    after.snooze_at,
+                    after.retry_at,
+                    after.retry_of,
+                    before.id,
+                    before.next_due,
+                    before.snooze_at,
+                    before.retry_at,
+                ),
+            )
+            return cur.rowcount == 1
 
     async def due(self, now: float, limit: int = 1000) -> list[tuple[int, Reminder]]:
         """Reminders of active, unpaused chats whose time, snooze or retry has come."""
@@ -313,9 +337,9 @@ class SqliteSafetyLog:
         self._store = store
 
     async def record(self, chat_id: int, at: float, record: Record) -> None:
-        await self._store.db.execute(
-            "INSERT INTO safety_log (chat_id, at, kind, answer, exercise, side) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (chat_id, at, record.kind, record.answer, record.exercise, record.side),
-        )
-        await self._store.db.commit()
+        async with self._store.write():
+            await self._store.db.execute(
+                "INSERT INTO safety_log (chat_id, at, kind, answer, exercise, side) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (chat_id, at, record.kind, record.answer, record.exercise, record.side),
+            )
