@@ -5,10 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-import pytest
-
 from bot.core.content import Content
-from bot.telegram import outbox
 from tests.support.harness import CHAT, Harness
 
 
@@ -317,25 +314,6 @@ async def test_a_429_from_telegram_is_waited_out_and_retried(
         assert len(h.texts()) == 1
     finally:
         await h.stop()
-
-
-async def test_telegram_away_at_a_hold_end_delays_the_step_but_never_loses_it(
-    harness: Harness, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Timeouts when the hold ends: the step is tried again 15 s later and the routine goes on."""
-    monkeypatch.setattr(outbox, "RETRY_PAUSES", (0.0, 0.0))
-    h = harness
-    await consent_and_warm(h)
-    await h.tap("Start hold")
-    await h.advance(29)
-    h.server.inject_timeout("sendMessage", times=3)
-    await h.advance(1)
-    assert "Time's up. Release slowly." not in h.texts()
-    assert stored(h, "wake_at") is not None
-    await h.advance(15)
-    assert any(t.startswith("I was away, and your hold") for t in h.texts())
-    await h.advance(15)
-    assert h.last().text.split("\n")[1] == "Left knee bent"
 
 
 async def test_an_edited_command_is_not_obeyed(harness: Harness) -> None:

@@ -114,9 +114,14 @@ class FakeTelegram(BotMethods):
             _Injection(status, description, retry_after, times)
         )
 
-    def inject_timeout(self, method: str, *, times: int = 1) -> None:
-        """Make the next ``times`` calls of ``method`` raise ``telegram.error.TimedOut``."""
-        self._injections.setdefault(method, []).append(_Injection(0, "", None, times, True))
+    def inject_timeout(self, method: str, *, times: int = 1, answer_lost: bool = False) -> None:
+        """Make the next ``times`` calls of ``method`` raise ``telegram.error.TimedOut``.
+
+        ``answer_lost``: Telegram carries the call out (the message is sent) and only the answer
+        is lost on the way back, the case where a retry would show a message twice."""
+        self._injections.setdefault(method, []).append(
+            _Injection(0, "", None, times, True, answer_lost)
+        )
 
     def add_chat(
         self,
@@ -310,7 +315,7 @@ class FakeTelegram(BotMethods):
         self.calls.append((method, params))
         try:
             self._validate(method, params)
-            self._consume_injection(method)
+            lost = self._consume_injection(method)
             if method == "getUpdates":
                 result: Any = await self._get_updates(params)
             else:
@@ -319,6 +324,8 @@ class FakeTelegram(BotMethods):
                     raise _bad("method not supported by the emulator")
                 with self._lock:
                     result = handler(params, files)
+            if lost:
+                raise TimedOut()
         except _ApiError as err:
             self.rejections.append(f"{method}: {err.description}")
             if err.protocol:
@@ -354,16 +361,19 @@ class FakeTelegram(BotMethods):
                 return
             raise _bad(f"invalid request: {'; '.join(problems)}")
 
-    def _consume_injection(self, method: str) -> None:
+    def _consume_injection(self, method: str) -> bool:
+        """Raise the next injected fault; True when the call goes through and its answer is lost."""
         queue = self._injections.get(method) or (
             self._injections.get("*") if method != "getUpdates" else None
         )
         if not queue:
-            return
+            return False
         inj = queue[0]
         inj.times -= 1
         if inj.times <= 0:
             queue.pop(0)
+        if inj.timeout and inj.answer_lost:
+            return True
         if inj.timeout:
             raise TimedOut()
         parameters = {"retry_after": inj.retry_after} if inj.retry_after is not None else None

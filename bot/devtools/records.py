@@ -175,6 +175,7 @@ class _Injection:
     retry_after: int | None
     times: int
     timeout: bool = False
+    answer_lost: bool = False  # the request is carried out, then the answer times out
 
 
 @dataclass

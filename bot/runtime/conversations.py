@@ -32,13 +32,18 @@ class RoutineConversation:
     def advance(self, state: ChatState, event: Event, now: float) -> tuple[ChatState, list[Effect]]:
         return self.routine.advance(state, event, now)
 
-    def message_shown(self, state: ChatState, message_id: int) -> ChatState:
-        if state.routine is None:
-            return state
-        return replace(state, routine=replace(state.routine, countdown_message_id=message_id))
+    async def countdown_shown(self, chat_id: int, message_id: int) -> None:
+        """The countdown message went out: later edits count down in it (caller holds the lock)."""
+        state = await self.store.chats.load(chat_id)
+        if state.routine is not None and state.routine.countdown_message_id is None:
+            routine = replace(state.routine, countdown_message_id=message_id)
+            await self.store.chats.save(chat_id, replace(state, routine=routine), 0.0)
 
-    def unreachable(self, state: ChatState) -> ChatState:
-        return replace(state, routine=None)
+    async def chat_gone(self, chat_id: int) -> None:
+        """The user blocked the bot or the chat is gone: its routine and timers stop."""
+        state = await self.store.chats.load(chat_id)
+        if state.routine is not None:
+            await self.store.chats.save(chat_id, replace(state, routine=None), 0.0)
 
     async def save(self, chat_id: int, before: ChatState, after: ChatState, now: float) -> bool:
         await self.store.chats.save(chat_id, after, now)
@@ -75,12 +80,6 @@ class ReminderConversation:
         self, state: ReminderChat, event: ReminderEvent, now: float
     ) -> tuple[ReminderChat, list[Effect]]:
         return self.setup.advance(state, event, now)
-
-    def message_shown(self, state: ReminderChat, message_id: int) -> ReminderChat:
-        return state
-
-    def unreachable(self, state: ReminderChat) -> ReminderChat:
-        return state
 
     async def save(
         self, chat_id: int, before: ReminderChat, after: ReminderChat, now: float

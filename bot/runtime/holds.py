@@ -12,15 +12,15 @@ from dataclasses import replace
 
 from bot.core.events import Wake
 from bot.runtime.conversations import RoutineConversation
-from bot.runtime.runner import OutboxUnavailable, Runner
-from bot.storage import Due
+from bot.runtime.runner import Runner
+from bot.storage import Due, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
-# Real seconds before a timer step that failed is tried again: soon when Telegram was away,
-# later for any other error (logged), so a chat is never left waiting for a timer for ever.
-RETRY_UNAVAILABLE = 15.0
-RETRY_ERROR = 60.0
+# Real seconds before a timer step that failed (the database locked, say) is tried again, so a
+# chat is never left waiting for ever. Telegram being away is not a failure here: the step is
+# saved, and its messages wait in the chat's outbox (bot.runtime.runner).
+RETRY_ERROR = 10.0
 # Timer steps of different chats run side by side, up to this many at once.
 WAKE_CONCURRENCY = 32
 
@@ -44,19 +44,30 @@ class RoutineTimers:
         async def wake(item: Due) -> None:
             async with gate:
                 try:
+                    if item.at is None:  # only effects of an earlier step wait to be shown
+                        await self.runner.deliver(item.chat_id)
+                        return
                     await self.runner.handle(self.routine, item.chat_id, Wake(item.at))
-                except OutboxUnavailable as exc:
-                    log.warning("timer of chat %s: Telegram unavailable (%s)", item.chat_id, exc)
-                    await self._retry(item.chat_id, item.at, RETRY_UNAVAILABLE)
+                except StoreUnavailable as exc:  # one line, not a traceback a second
+                    log.warning("timer of chat %s waits for the database: %s", item.chat_id, exc)
+                    if item.at is not None:
+                        await self._retry(item.chat_id, item.at, RETRY_ERROR)
                 except Exception:
                     log.exception("timer of chat %s failed", item.chat_id)
-                    await self._retry(item.chat_id, item.at, RETRY_ERROR)
+                    if item.at is not None:
+                        await self._retry(item.chat_id, item.at, RETRY_ERROR)
 
         await asyncio.gather(*(wake(item) for item in due))
         return len(due)
 
     async def _retry(self, chat_id: int, at: float, delay: float) -> None:
         """Arm the failed step again a little later; the routine carries on from there."""
+        try:
+            await self._arm_again(chat_id, at, delay)
+        except Exception as exc:  # the database is still away: the loop looks again soon
+            log.warning("could not re-arm the timer of chat %s: %s", chat_id, exc)
+
+    async def _arm_again(self, chat_id: int, at: float, delay: float) -> None:
         async with self.runner.locked(chat_id):
             state = await self.chats.load(chat_id)
             if state.routine and state.wake_at == at:

@@ -1,9 +1,16 @@
 """The runner: every conversation's events go through it, one chat at a time.
 
-For one event of one chat it takes the chat's lock, loads the conversation's state, asks the
-pure machine for the new state and effects, shows the effects through the `Outbox`, and saves,
-all in that order. A conversation may ask for another to hear an event afterwards (a finished
-routine offers a daily reminder); that runs after the lock is released. Knows nothing of
+For one event of one chat it takes the chat's lock, loads the conversation's state and asks the
+pure machine for the new state and effects. Then, in this order:
+
+1. Save. The new state, any safety records, and the effects still to show (the chat's outbox)
+   go into one transaction. If the save fails, nothing is shown.
+2. Show. The effects are sent one by one, and each is struck from the outbox as it goes out.
+   A retry resumes at the first effect not yet shown. A message is marked tried before it is
+   sent: one whose answer was lost (a timeout) is never sent again. Edits may repeat.
+
+A conversation may ask for another to hear an event afterwards (a finished routine offers a
+daily reminder); that runs after the lock is released. This module knows nothing of
 python-telegram-bot: the Outbox is the only way out.
 """
 
@@ -11,15 +18,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Generic, Protocol, TypeVar
 
-from bot.core.callbacks import Button
+from bot.core.callbacks import Button, decode
 from bot.core.events import Edit, Effect, Keep, Record, Send, Toast, Unhandled
 from bot.runtime.clock import Clock
-from bot.storage import Store
+from bot.storage import Pending, Store
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +39,18 @@ class ChatUnreachable(Exception):
 
 
 class OutboxUnavailable(Exception):
-    """Telegram could not be reached, timed out or failed on its side: try again later."""
+    """Telegram could not be reached, timed out or failed on its side: try again later.
+
+    `maybe_delivered`: the request may have reached Telegram (a timeout), so a message must not
+    be sent again; otherwise Telegram surely did not take it (refused, 5xx, 429)."""
+
+    def __init__(self, message: str, *, maybe_delivered: bool = False) -> None:
+        super().__init__(message)
+        self.maybe_delivered = maybe_delivered
+
+
+# Real seconds before effects that could not be shown are tried again.
+RETRY_PENDING = 15.0
 
 
 class Outbox(Protocol):
@@ -72,14 +90,6 @@ class Conversation(Protocol, Generic[S, E]):
 
     def advance(self, state: S, event: E, now: float) -> tuple[S, list[Effect]]: ...
 
-    def message_shown(self, state: S, message_id: int) -> S:
-        """A `Send(countdown=True)` went out as this message: remember it for later edits."""
-        ...
-
-    def unreachable(self, state: S) -> S:
-        """The chat is gone: the state to keep."""
-        ...
-
     async def save(self, chat_id: int, before: S, after: S, now: float) -> bool:
         """Store the new state; return whether a timer moved."""
         ...
@@ -96,6 +106,9 @@ class Runner:
         self._users: dict[int, int] = {}
         # Called when a timer moved, so the timer loops can sleep less.
         self.timers_changed: Callable[[], None] = lambda: None
+        # Called when a countdown message went out (its id), and when a chat is gone.
+        self.countdown_shown: Callable[[int, int], Awaitable[None]] = _nothing_with
+        self.chat_gone: Callable[[int], Awaitable[None]] = _nothing
 
     @asynccontextmanager
     async def locked(self, chat_id: int) -> AsyncIterator[None]:
@@ -125,38 +138,113 @@ class Runner:
             await self.handle(follow_up.conversation, chat_id, follow_up.event)
         return shown
 
+    async def deliver(self, chat_id: int) -> bool:
+        """Show what earlier steps of a chat left to show; True when nothing is left."""
+        async with self.locked(chat_id):
+            return await self._flush(chat_id)
+
     async def _handle(
         self, conversation: Conversation[S, E], chat_id: int, event: E, locale: str | None
     ) -> tuple[Shown, list[FollowUp]]:
+        await self._flush(chat_id)  # what earlier steps left goes first, in order
         before = await conversation.load(chat_id, locale)
         now = self.clock.now()
         state, effects = conversation.advance(before, event, now)
-        toasts: list[str] = []
-        keep = False
-        try:
+        toasts = [e.text for e in effects if isinstance(e, Toast)]
+        shown = Shown(
+            toasts[0] if toasts else None,
+            keep_buttons=any(isinstance(e, Keep) for e in effects),
+            handled=not any(isinstance(e, Unhandled) for e in effects),
+        )
+        outbox = tuple(_pending(e) for e in effects if isinstance(e, (Send, Edit)))
+        chats = self.store.chats
+        async with self.store.write():  # durable before visible
+            moved = await conversation.save(chat_id, before, state, now)
             for effect in effects:
-                match effect:
-                    case Send(text=text, buttons=buttons, countdown=countdown):
-                        message_id = await self.outbox.send(chat_id, text, buttons)
-                        if countdown:
-                            state = conversation.message_shown(state, message_id)
-                    case Edit(message_id=message_id, text=text, buttons=buttons):
-                        try:
-                            await self.outbox.edit(chat_id, message_id, text, buttons)
-                        except OutboxUnavailable:  # a missed edit is only cosmetic
-                            log.warning("an edit in chat %s failed", chat_id)
-                    case Toast(text=text):
-                        toasts.append(text)
-                    case Keep():
-                        keep = True
-                    case Record():
-                        await self.store.safety_log.record(chat_id, now, effect)
-        except ChatUnreachable:
-            log.info("chat %s is unreachable; its timers stop", chat_id)
-            state = conversation.unreachable(state)
-            await self.store.chats.set_active(chat_id, False, now)
-        if await conversation.save(chat_id, before, state, now):
+                if isinstance(effect, Record):
+                    await self.store.safety_log.record(chat_id, now, effect)
+            if outbox:
+                queued, _ = await chats.pending(chat_id)
+                await chats.set_pending(chat_id, queued + outbox, now)
+        if moved:
             self.timers_changed()
-        handled = not any(isinstance(e, Unhandled) for e in effects)
-        shown = Shown(toasts[0] if toasts else None, keep, handled)
+        await self._flush(chat_id)
         return shown, conversation.follow_ups(before, state, effects)
+
+    async def _flush(self, chat_id: int) -> bool:
+        """Send the chat's outbox in order, striking each effect as it goes out."""
+        chats = self.store.chats
+        queue, _ = await chats.pending(chat_id)
+        if not queue:
+            return True
+        left = list(queue)
+        while left:
+            effect = left[0]
+            if effect.kind == "send" and effect.attempted:  # it may have gone: never twice
+                left.pop(0)
+                continue
+            if effect.kind == "send":
+                left[0] = replace(effect, attempted=True)
+                await chats.set_pending(chat_id, tuple(left), self.clock.now())
+            try:
+                message_id = await self._show(chat_id, effect)
+            except ChatUnreachable:
+                log.info("chat %s is unreachable; its timers stop", chat_id)
+                await chats.set_pending(chat_id, (), None)
+                await chats.set_active(chat_id, False, self.clock.now())
+                await self.chat_gone(chat_id)
+                return True
+            except OutboxUnavailable as exc:
+                if effect.kind == "send" and exc.maybe_delivered:
+                    log.warning("a message to chat %s may not have arrived: %s", chat_id, exc)
+                    left.pop(0)
+                    continue
+                if effect.kind == "edit":  # cosmetic: a countdown goes on without it
+                    log.warning("an edit in chat %s failed: %s", chat_id, exc)
+                    left.pop(0)
+                    continue
+                left[0] = effect  # not sent: it goes again, first
+                retry_at = self.clock.now() + RETRY_PENDING
+                await chats.set_pending(chat_id, tuple(left), retry_at)
+                log.warning("chat %s: Telegram unavailable (%s); trying again", chat_id, exc)
+                self.timers_changed()
+                return False
+            except Exception:  # a message Telegram refuses is dropped, never retried for ever
+                log.exception("an effect for chat %s was refused; dropped", chat_id)
+                left.pop(0)
+                continue
+            left.pop(0)
+            if effect.countdown and message_id is not None:
+                await chats.set_pending(chat_id, tuple(left), self.clock.now())
+                await self.countdown_shown(chat_id, message_id)
+        await chats.set_pending(chat_id, (), None)
+        return True
+
+    async def _show(self, chat_id: int, effect: Pending) -> int | None:
+        buttons = tuple(_button(label, data, row) for label, data, row in effect.buttons)
+        if effect.kind == "send":
+            return await self.outbox.send(chat_id, effect.text, buttons)
+        assert effect.message_id is not None
+        await self.outbox.edit(chat_id, effect.message_id, effect.text, buttons)
+        return None
+
+
+def _pending(effect: Send | Edit) -> Pending:
+    buttons = tuple((b.label, b.data, b.row) for b in effect.buttons)
+    if isinstance(effect, Send):
+        return Pending("send", effect.text, buttons, countdown=effect.countdown)
+    return Pending("edit", effect.text, buttons, message_id=effect.message_id)
+
+
+def _button(label: str, data: str, row: int | None) -> Button:
+    decoded = decode(data)
+    assert decoded is not None, f"stored button data {data!r} no longer decodes"
+    return Button(label, decoded[0], decoded[1], row)
+
+
+async def _nothing(chat_id: int) -> None:
+    return None
+
+
+async def _nothing_with(chat_id: int, message_id: int) -> None:
+    return None

@@ -5,7 +5,16 @@ means: it keeps what the core hands it, as the core's own types (`ChatState`, `R
 its own. `SqliteStore` is the embedded default; the schema is versioned SQL in schema/.
 """
 
-from bot.storage.protocols import ChatSettings, ChatStore, Due, ReminderStore, SafetyLog, Store
+from bot.storage.protocols import (
+    ChatSettings,
+    ChatStore,
+    Due,
+    Pending,
+    ReminderStore,
+    SafetyLog,
+    Store,
+    StoreUnavailable,
+)
 from bot.storage.sqlite import MIGRATIONS, SqliteStore
 
 __all__ = [
@@ -13,8 +22,10 @@ __all__ = [
     "ChatSettings",
     "ChatStore",
     "Due",
+    "Pending",
     "ReminderStore",
     "SafetyLog",
     "SqliteStore",
     "Store",
+    "StoreUnavailable",
 ]

@@ -14,11 +14,13 @@ from typing import Any
 from bot.core.reminder_types import Draft
 from bot.core.safety import Safety, StopMark
 from bot.core.state import Phase, RoutineState
+from bot.storage.protocols import Pending
 
 # The versions written now; a document without "v" is version 1 (the first release wrote none).
 ROUTINE_FORMAT = 1
 SAFETY_FORMAT = 1
 DRAFT_FORMAT = 1
+PENDING_FORMAT = 1
 
 
 def _dumps(version: int, data: dict[str, Any]) -> str:
@@ -76,4 +78,27 @@ def load_draft(raw: str | None) -> Draft:
         data.get("time"),
         tuple(data.get("days", ())),
         float(data.get("since", 0.0)),
+    )
+
+
+def dump_pending(effects: tuple[Pending, ...]) -> str | None:
+    if not effects:
+        return None
+    return _dumps(PENDING_FORMAT, {"effects": [asdict(e) for e in effects]})
+
+
+def load_pending(raw: str | None) -> tuple[Pending, ...]:
+    if not raw:
+        return ()
+    _, data = _loads(raw)
+    return tuple(
+        Pending(
+            kind=e["kind"],
+            text=e["text"],
+            buttons=tuple((b[0], b[1], b[2]) for b in e.get("buttons", ())),
+            message_id=e.get("message_id"),
+            countdown=bool(e.get("countdown", False)),
+            attempted=bool(e.get("attempted", False)),
+        )
+        for e in data.get("effects", ())
     )

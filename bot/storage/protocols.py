@@ -2,20 +2,40 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
 from bot.core.events import Record
 from bot.core.reminder_types import Draft, Reminder
 from bot.core.state import ChatState
 
 
+class StoreUnavailable(Exception):
+    """The database could not take a write just now (locked by another program, full, read-only):
+    nothing of the step was stored, so nothing of it is shown; it is tried again."""
+
+
 @dataclass(frozen=True)
 class Due:
-    """A chat whose routine timer is due, and the time it was armed for."""
+    """A chat with something due: its routine timer (the time it was armed for), or effects
+    still to show."""
 
     chat_id: int
-    at: float
+    at: float | None  # the routine's timer, when that is due
+    pending: bool = False  # effects of an earlier step wait to be shown
+
+
+@dataclass(frozen=True)
+class Pending:
+    """An effect a saved step still has to show, in order (the chat's outbox)."""
+
+    kind: Literal["send", "edit"]
+    text: str
+    buttons: tuple[tuple[str, str, int | None], ...] = ()  # label, callback data, row
+    message_id: int | None = None  # edit: the message to change
+    countdown: bool = False  # send: the routine edits this message later
+    attempted: bool = False  # send: tried once already; a message is never sent twice
 
 
 @dataclass(frozen=True)
@@ -39,6 +59,13 @@ class ChatStore(Protocol):
     async def settings(self, chat_id: int) -> ChatSettings: ...
     async def save_settings(
         self, chat_id: int, timezone: str | None, draft: Draft, now: float
+    ) -> None: ...
+    async def pending(self, chat_id: int) -> tuple[tuple[Pending, ...], float | None]:
+        """The chat's effects still to show, and when to try them next."""
+        ...
+
+    async def set_pending(
+        self, chat_id: int, effects: tuple[Pending, ...], at: float | None
     ) -> None: ...
     async def wakes_due(self, now: float, limit: int = 500) -> list[Due]: ...
     async def next_wake(self) -> float | None: ...
@@ -72,6 +99,10 @@ class Store(Protocol):
     def reminders(self) -> ReminderStore: ...
     @property
     def safety_log(self) -> SafetyLog: ...
+
+    def write(self) -> AbstractAsyncContextManager[None]:
+        """One transaction: every write inside it is stored together, or none is."""
+        ...
 
     async def open(self) -> None: ...
     async def close(self) -> None: ...

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -25,13 +26,15 @@ from bot.core.state import ChatState
 from bot.core.times import format_days_key, parse_days_key
 from bot.storage.codec import (
     dump_draft,
+    dump_pending,
     dump_routine,
     dump_safety,
     load_draft,
+    load_pending,
     load_routine,
     load_safety,
 )
-from bot.storage.protocols import ChatSettings, Due
+from bot.storage.protocols import ChatSettings, Due, Pending, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +61,10 @@ _IN_WRITE: ContextVar[bool] = ContextVar("stretchbot_in_write", default=False)
 class SqliteStore:
     """Chats, reminders and the safety log in one SQLite database."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, busy_timeout: float = 5.0) -> None:
         self.path = str(path)
+        # How long a write waits for a lock held elsewhere (a backup, an operator's shell).
+        self.busy_timeout = busy_timeout
         self._db: aiosqlite.Connection | None = None
         # One connection serves every chat: a transaction is one task's at a time.
         self._write_lock = asyncio.Lock()
@@ -77,7 +82,9 @@ class SqliteStore:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         # Autocommit mode: a transaction is exactly what write() begins and ends.
-        self._db = await aiosqlite.connect(self.path, isolation_level=None, timeout=5.0)
+        self._db = await aiosqlite.connect(
+            self.path, isolation_level=None, timeout=self.busy_timeout
+        )
         await self.db.execute("PRAGMA journal_mode=WAL")
         await self.db.execute("PRAGMA synchronous=NORMAL")
         await self._migrate()
@@ -108,13 +115,20 @@ class SqliteStore:
         async with self._write_lock:
             token = _IN_WRITE.set(True)
             try:
-                await self.db.execute("BEGIN IMMEDIATE")
+                try:
+                    await self.db.execute("BEGIN IMMEDIATE")
+                except sqlite3.OperationalError as exc:
+                    raise StoreUnavailable(f"{self.path}: {exc}") from exc
                 try:
                     yield
                 except BaseException:
                     await self.db.execute("ROLLBACK")
                     raise
-                await self.db.execute("COMMIT")
+                try:
+                    await self.db.execute("COMMIT")
+                except sqlite3.OperationalError as exc:
+                    await self.db.execute("ROLLBACK")
+                    raise StoreUnavailable(f"{self.path}: {exc}") from exc
             finally:
                 _IN_WRITE.reset(token)
 
@@ -218,16 +232,47 @@ class SqliteChats:
                 (chat_id, timezone, dump_draft(draft), now),
             )
 
-    async def wakes_due(self, now: float, limit: int = 500) -> list[Due]:
+    async def pending(self, chat_id: int) -> tuple[tuple[Pending, ...], float | None]:
         async with self._store.db.execute(
-            "SELECT chat_id, wake_at FROM chats WHERE wake_at IS NOT NULL AND wake_at <= ? "
-            "ORDER BY wake_at LIMIT ?",
-            (now, limit),
+            "SELECT pending, pending_at FROM chats WHERE chat_id = ?", (chat_id,)
         ) as cur:
-            return [Due(int(r[0]), float(r[1])) for r in await cur.fetchall()]
+            row = await cur.fetchone()
+        return ((), None) if row is None else (load_pending(row[0]), row[1])
+
+    async def set_pending(
+        self, chat_id: int, effects: tuple[Pending, ...], at: float | None
+    ) -> None:
+        async with self._store.write():
+            await self._store.db.execute(
+                "INSERT INTO chats (chat_id, pending, pending_at, updated_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (chat_id) DO UPDATE SET pending = excluded.pending, "
+                "pending_at = excluded.pending_at",
+                (chat_id, dump_pending(effects), at if effects else None, at or 0.0),
+            )
+
+    async def wakes_due(self, now: float, limit: int = 500) -> list[Due]:
+        """Chats whose routine timer is due, or whose effects wait to be shown."""
+        async with self._store.db.execute(
+            "SELECT chat_id, wake_at, pending_at FROM chats "
+            "WHERE wake_at <= ? OR pending_at <= ? "
+            "ORDER BY MIN(COALESCE(wake_at, pending_at), COALESCE(pending_at, wake_at)) LIMIT ?",
+            (now, now, limit),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [
+            Due(
+                int(r[0]),
+                float(r[1]) if r[1] is not None and r[1] <= now else None,
+                r[2] is not None and r[2] <= now,
+            )
+            for r in rows
+        ]
 
     async def next_wake(self) -> float | None:
-        async with self._store.db.execute("SELECT MIN(wake_at) FROM chats") as cur:
+        async with self._store.db.execute(
+            "SELECT MIN(MIN(COALESCE(wake_at, pending_at), COALESCE(pending_at, wake_at))) "
+            "FROM chats WHERE wake_at IS NOT NULL OR pending_at IS NOT NULL"
+        ) as cur:
             row = await cur.fetchone()
         return None if row is None or row[0] is None else float(row[0])
 

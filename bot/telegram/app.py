@@ -90,6 +90,8 @@ class StretchBot:
             ],
         )
         self.runner.timers_changed = self.timers.poke
+        self.runner.countdown_shown = self.conversation.countdown_shown
+        self.runner.chat_gone = self.conversation.chat_gone
 
     async def _post_init(self, app: Application) -> None:  # type: ignore[type-arg]
         await self.startup()

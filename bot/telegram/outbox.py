@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application
 
 from bot.core.callbacks import Button
@@ -23,19 +23,29 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-# A call that timed out or met a network or server error is tried again after these pauses
-# (seconds); a 429 is already waited out and retried by AIORateLimiter.
+# A call that failed on the way (no connection, a server error) is tried again after these
+# pauses (seconds); a 429 is already waited out and retried by AIORateLimiter.
 RETRY_PAUSES = (0.5, 2.0)
 
 
-async def _patiently(call: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
-    """Call the Bot API, retrying passing failures; classify what is left for the coach."""
+async def _patiently(
+    call: Callable[..., Awaitable[T]], *args: Any, once: bool = False, **kwargs: Any
+) -> T:
+    """Call the Bot API, retrying passing failures; classify what is left for the runner.
+
+    A timeout may mean Telegram took the request and the answer was lost. With `once` (a new
+    message) it is not tried again: it is reported as maybe delivered, and never sent twice.
+    """
     for pause in (*RETRY_PAUSES, None):
         try:
             return await call(*args, **kwargs)
         except (Forbidden, BadRequest):
             raise
-        except (NetworkError, RetryAfter) as exc:  # TimedOut is a NetworkError
+        except TimedOut as exc:
+            if once or pause is None:
+                raise OutboxUnavailable(exc.message, maybe_delivered=True) from exc
+            await asyncio.sleep(pause)
+        except (NetworkError, RetryAfter) as exc:
             if pause is None:
                 raise OutboxUnavailable(exc.message) from exc
             await asyncio.sleep(pause)
@@ -43,7 +53,7 @@ async def _patiently(call: Callable[..., Awaitable[T]], *args: Any, **kwargs: An
 
 
 class TelegramOutbox:
-    """The coach's way out, through python-telegram-bot's Bot."""
+    """The runner's way out, through python-telegram-bot's Bot."""
 
     def __init__(self, app: Application) -> None:  # type: ignore[type-arg]
         self.app = app
@@ -51,7 +61,7 @@ class TelegramOutbox:
     async def send(self, chat_id: int, text: str, buttons: tuple[Button, ...]) -> int:
         try:
             message = await _patiently(
-                self.app.bot.send_message, chat_id, text, reply_markup=keyboard(buttons)
+                self.app.bot.send_message, chat_id, text, reply_markup=keyboard(buttons), once=True
             )
         except Forbidden as exc:
             raise ChatUnreachable(str(exc)) from exc

@@ -1,0 +1,151 @@
+"""Telegram and the database failing in the middle of a step: every step shown exactly once,
+in order, and no chat stuck. Each test is a finding of the reliability issue."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+
+from bot.core.content_models import Texts
+from bot.telegram import outbox
+from tests.support.harness import CHAT, Harness
+
+
+@pytest.fixture(autouse=True)
+def no_pauses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The outbox's own short retries happen at once; the runner's retry is on the fake clock."""
+    monkeypatch.setattr(outbox, "RETRY_PAUSES", (0.0, 0.0))
+
+
+def en(h: Harness) -> Texts:
+    return h.content.texts("en")
+
+
+async def to_first_card(h: Harness) -> None:
+    await h.send("/start")
+    await h.tap("I understand, continue")
+    await h.pass_safety_check()
+    await h.tap("I'm warm")
+
+
+def count(h: Harness, text: str) -> int:
+    return h.texts().count(text)
+
+
+@contextmanager
+def database_locked(h: Harness) -> Iterator[None]:
+    """Another program (a backup, an operator's sqlite3 shell) holds the database's write lock."""
+    other = sqlite3.connect(h.database, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        yield
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+
+async def test_telegram_failing_at_a_hold_end_shows_each_message_once_later(
+    harness: Harness,
+) -> None:
+    """502s at the end of a hold: "Time's up" and the rest come once, in order, 15 s later,
+    and never a contradictory "I was away"."""
+    h = harness
+    await to_first_card(h)
+    await h.tap("Start hold")
+    await h.advance(29)
+    h.server.inject_error("sendMessage", status=502, times=3)
+    await h.advance(1)
+    assert en(h).hold.finished not in h.texts()
+    await h.advance(15)
+    assert count(h, en(h).hold.finished) == 1
+    rests = [t for t in h.texts() if t.startswith("Rest for 15 seconds")]
+    assert len(rests) == 1
+    assert h.texts().index(en(h).hold.finished) < h.texts().index(rests[0])
+    assert not any(t.startswith("I was away") for t in h.texts())
+    await h.advance(15)
+    assert h.last().text.split("\n")[1] == "Left knee bent"
+
+
+async def test_a_message_whose_answer_was_lost_is_never_sent_twice(harness: Harness) -> None:
+    """Telegram took "Time's up" but its answer timed out: it is not sent again."""
+    h = harness
+    await to_first_card(h)
+    await h.tap("Start hold")
+    await h.advance(29)
+    h.server.inject_timeout("sendMessage", answer_lost=True)
+    await h.advance(1)
+    await h.advance(60)
+    assert count(h, en(h).hold.finished) == 1
+    assert h.last().text.split("\n")[1] == "Left knee bent"
+
+
+async def test_cancel_whose_reply_fails_still_stops_the_hold(harness: Harness) -> None:
+    """/cancel mid-hold with Telegram failing: the hold stops for good; the reply comes once."""
+    h = harness
+    await to_first_card(h)
+    await h.tap("Start hold")
+    countdown = h.last()
+    await h.advance(7)
+    h.server.inject_error("sendMessage", status=502, times=3)
+    await h.send("/cancel")
+    assert countdown.text == "⏹ Stopped · Right knee bent"
+    edits = len(countdown.edits)
+    await h.advance(120)
+    assert len(countdown.edits) == edits  # no more counting
+    assert en(h).hold.cues["halfway"] not in h.texts()
+    assert count(h, en(h).replies.cancelled) == 1
+
+
+async def test_a_failed_countdown_at_start_hold_arrives_later_and_start_is_not_repeated(
+    harness: Harness,
+) -> None:
+    """The countdown fails to go out: "Hold it" is not sent twice, the countdown comes later."""
+    h = harness
+    await to_first_card(h)
+    card = h.last()
+    h.server.inject_error("sendMessage", status=502, times=3)  # the first message of the step
+    await h.tap("Start hold")
+    held = [t for t in h.texts() if t.startswith("Hold it")]
+    assert held == []
+    await h.process(h.server.user_presses(CHAT, card.message_id, "sc1:hold:0", check_buttons=False))
+    await h.advance(15)
+    assert len([t for t in h.texts() if t.startswith("Hold it")]) == 1
+    countdown = next(m for m in h.messages() if m.text.startswith("⏱"))
+    await h.advance(16)
+    assert countdown.text.startswith("⏱ 0 s left")
+    assert count(h, en(h).hold.finished) == 1
+
+
+async def test_a_locked_database_at_a_hold_end_shows_nothing_until_it_can_save(
+    harness: Harness,
+) -> None:
+    """The database locked when a hold ends: nothing is shown twice; the step comes once after."""
+    h = harness
+    await to_first_card(h)
+    await h.tap("Start hold")
+    await h.advance(29)
+    with database_locked(h):
+        await h.advance(5)
+    assert en(h).hold.finished not in h.texts()
+    await h.advance(15)
+    assert count(h, en(h).hold.finished) == 1
+    assert len([t for t in h.texts() if t.startswith("Rest for 15 seconds")]) == 1
+
+
+async def test_a_button_pressed_while_the_database_is_locked_changes_nothing(
+    harness: Harness,
+) -> None:
+    """A press that cannot be saved shows no next step; the error says to try again, and
+    trying again works."""
+    h = harness
+    await h.send("/start")
+    disclaimer = h.last()
+    with database_locked(h):
+        await h.tap("I understand, continue")
+    assert h.last().text == en(h).replies.error
+    assert not any(t == en(h).safety.screening.intro.text for t in h.texts())
+    await h.tap("I understand, continue", message_id=disclaimer.message_id)
+    assert h.texts()[-2] == en(h).safety.screening.intro.text
