@@ -44,7 +44,8 @@ class Settings(BaseSettings):
     )
     database: Path = Path("data/stretchbot.sqlite3")
     content_dir: Path | None = None
-    speed: float = Field(default=1.0, gt=0, le=10_000)
+    # Below 0.1 a 30 s hold would last more than five minutes: a typo, not a setting.
+    speed: float = Field(default=1.0, ge=0.1, le=10_000)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     default_timezone: str = "UTC"
     reminder_grace_minutes: float = Field(default=15, ge=0, le=24 * 60)

@@ -6,9 +6,16 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TypeVar
 
 import pytest
+from pydantic import BaseModel
 
+from bot.config import ConfigError, load_settings
+from bot.core.content import Content
 from bot.core.content_models import Texts
 from bot.telegram import outbox
 from tests.support.harness import CHAT, Harness
@@ -29,6 +36,13 @@ async def to_first_card(h: Harness) -> None:
     await h.tap("I understand, continue")
     await h.pass_safety_check()
     await h.tap("I'm warm")
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def replace_model(model: M, **changes: object) -> M:
+    return model.model_copy(update=changes)
 
 
 def count(h: Harness, text: str) -> int:
@@ -149,3 +163,116 @@ async def test_a_button_pressed_while_the_database_is_locked_changes_nothing(
     assert not any(t == en(h).safety.screening.intro.text for t in h.texts())
     await h.tap("I understand, continue", message_id=disclaimer.message_id)
     assert h.texts()[-2] == en(h).safety.screening.intro.text
+
+
+# --------------------------------------------------------------------------- smaller findings
+
+
+async def test_a_routine_that_no_longer_fits_the_content_ends_kindly(
+    tmp_path: Path, content: Content
+) -> None:
+    """A chat on the 4th stretch when a release drops Exercise 2: told so, never stuck."""
+    h = Harness(tmp_path, content)
+    await h.start()
+    await to_first_card(h)
+    for _ in range(3):
+        await h.tap("Start hold")
+        await h.advance(45)
+    assert h.last().text.split("\n")[1] == "Lying on your left side"
+    await h.stop()
+    shorter = replace(
+        content,
+        routine=replace_model(content.routine, exercises=content.routine.exercises[:1]),
+    )
+    h.content = shorter
+    await h.start()
+    await h.advance(60)
+    await h.send("/cancel")
+    assert h.texts()[-2] == en(h).replies.routine_changed
+    assert h.last().text == en(h).replies.nothing_to_cancel
+    await h.send("/routine")
+    assert h.last().text == en(h).safety.screening.recheck.text
+    await h.stop()
+
+
+async def test_a_very_long_time_is_quoted_back_short(harness: Harness) -> None:
+    """/remind with 4,000 characters gets a friendly reply that fits Telegram, not an error."""
+    h = harness
+    await h.send("/remind " + "x" * 4000)
+    reply = h.last().text
+    assert len(reply) < 300 and reply.startswith("I couldn't read")
+    assert en(h).replies.error not in h.texts()
+
+
+async def test_text_during_a_hold_is_not_taken_as_a_time_zone(harness: Harness) -> None:
+    """After a first reminder the bot waits for a city, but "thanks" mid-hold is for the hold."""
+    h = harness
+    await h.send("/remind 07:30")
+    assert h.last().text.startswith("I've assumed your time zone")
+    await to_first_card(h)
+    await h.tap("Start hold")
+    await h.send("thanks")
+    assert h.last().text == en(h).safety.stop.offer.text
+
+
+async def test_a_snooze_tapped_twice_confirms_once(harness: Harness) -> None:
+    """Two taps on "In 15 min" (the buttons not gone yet): one confirmation message."""
+    h = harness
+    await h.send("/timezone UTC")
+    await h.send("/remind 06:35")
+    await h.advance(24 * 3600)
+    reminder = h.last()
+    assert reminder.button_texts[0] == "Start now"
+    data = reminder.buttons[1][0].callback_data
+    assert data is not None
+    for _ in range(2):
+        await h.process(h.server.user_presses(CHAT, reminder.message_id, data, check_buttons=False))
+    assert len([t for t in h.texts() if t.startswith("OK, I'll remind you again")]) == 1
+
+
+async def test_taps_on_a_button_already_handled_get_a_notice_only(harness: Harness) -> None:
+    """Start hold tapped three times: one hold, and no extra prompt per tap."""
+    h = harness
+    await to_first_card(h)
+    card = h.last()
+    for _ in range(3):
+        await h.process(
+            h.server.user_presses(CHAT, card.message_id, "sc1:hold:0", check_buttons=False)
+        )
+    assert len([t for t in h.texts() if t.startswith("Hold it")]) == 1
+    assert h.last().text.startswith("⏱ 30 s left")
+    assert h.server.callback_answers[-1]["text"] == en(h).replies.stale_button
+
+
+async def test_the_guided_warm_up_can_end_early(harness: Harness) -> None:
+    """ "I'm warm" on the guide message goes straight to the first stretch."""
+    h = harness
+    await h.send("/start")
+    await h.tap("I understand, continue")
+    await h.pass_safety_check()
+    await h.tap("Not yet, guide me")
+    await h.tap("I'm warm")
+    assert h.last().text.split("\n")[1] == "Right knee bent"
+    await h.advance(300)  # the guide's timer does not come back
+    assert en(h).warm_up.guide_done not in h.texts()
+
+
+async def test_a_reminder_due_during_a_hold_is_not_sent(harness: Harness) -> None:
+    """Someone stretching already is not told to go and stretch."""
+    h = harness
+    await h.send("/timezone UTC")
+    now = datetime.fromtimestamp(h.clock.now(), UTC)
+    due = (now + timedelta(minutes=2)).strftime("%H:%M")
+    await h.send(f"/remind {due}")
+    await to_first_card(h)
+    for _ in range(4):  # due within these three minutes of holds and rests
+        await h.tap("Start hold")
+        await h.advance(45)
+    variants = en(h).reminders.messages
+    assert not any(m.text in variants for m in h.messages())
+
+
+def test_a_speed_that_would_stretch_a_hold_to_hours_is_refused() -> None:
+    """STRETCHBOT_SPEED=1e-9 is a typo, refused with the variable named."""
+    with pytest.raises(ConfigError, match="STRETCHBOT_SPEED"):
+        load_settings(speed=1e-9, _env_file=None)

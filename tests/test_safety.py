@@ -284,7 +284,7 @@ async def test_the_guided_warm_up_offers_to_go_on_after_two_rounds(harness: Harn
     await consent(h)
     await h.pass_safety_check()
     await h.tap("Not yet, guide me")
-    assert h.last().button_texts == ["⏹ Stop"]
+    assert h.last().button_texts == ["I'm warm", "⏹ Stop"]
     await h.advance(180)
     assert h.last().text == en(h).warm_up.guide_done
     await h.tap("Not yet, guide me")

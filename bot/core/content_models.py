@@ -446,6 +446,8 @@ class Replies(_Frozen):
     group_chat: Text
     edited_message: Text
     error: Text
+    # A routine stored before the content changed no longer fits it (an exercise is gone).
+    routine_changed: Text
     help: Annotated[str, _text("safety_note")]
 
 

@@ -51,6 +51,7 @@ class ReminderChat:
     draft: Draft = field(default_factory=Draft)
     reminders: tuple[Reminder, ...] = ()
     paused: bool = False  # after a warning sign or a stopped routine (bot.core.safety)
+    routine_running: bool = False  # a timed step runs: a hold, a rest, the guided warm-up
 
 
 # --------------------------------------------------------------------------- events

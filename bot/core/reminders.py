@@ -61,6 +61,16 @@ def _time_of(hhmm: str) -> time:
     return time(int(hours), int(minutes))
 
 
+# What a user typed is quoted back at most this long: a reply must fit Telegram's 4,096.
+ECHO_CHARS = 40
+
+
+def _echo(text: str) -> str:
+    """What the user typed, as quoted back: one line, and cut short when long."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= ECHO_CHARS else flat[: ECHO_CHARS - 1] + "…"
+
+
 def _hhmm(value: time) -> str:
     return value.strftime("%H:%M")
 
@@ -145,7 +155,7 @@ class ReminderSetup:
             self._bad_time(texts, exc, out)
             return chat
         except DaysParseError as exc:
-            out.send(texts.reminders.bad_days.format(text=exc.text))
+            out.send(texts.reminders.bad_days.format(text=_echo(exc.text)))
             return chat
         if isinstance(request, RemindOff):
             count = len(chat.reminders)
@@ -205,7 +215,8 @@ class ReminderSetup:
     ) -> ReminderChat:
         """A typed answer the bot was waiting for (a time, a time zone); Unhandled if none."""
         draft = chat.draft
-        if draft.waiting_for is None or text.startswith("/"):
+        if draft.waiting_for is None or text.startswith("/") or chat.routine_running:
+            # During a routine, text is for the routine (it may be "it hurts"), not a zone.
             out.effects.append(Unhandled())
             return chat
         if now - draft.since > WAIT_SECONDS:
@@ -331,6 +342,10 @@ class ReminderSetup:
         if snooze.minutes not in self.spec.snooze_minutes:
             out.effects.append(Toast(texts.replies.stale_button))
             return chat
+        if reminder.snooze_at is not None and reminder.snooze_at > now:  # tapped again
+            at = _at(reminder.snooze_at).astimezone(self.zone(chat)).strftime("%H:%M")
+            out.effects.append(Toast(texts.reminders.snoozed.format(time=at)))
+            return chat
         snooze_at = now + snooze.minutes * 60 / self.speed
         at = _at(snooze_at).astimezone(self.zone(chat)).strftime("%H:%M")
         out.send(texts.reminders.snoozed.format(time=at))
@@ -403,7 +418,7 @@ class ReminderSetup:
     def _bad_time(self, texts: Texts, exc: TimeParseError, out: Out) -> None:
         r = texts.reminders
         reply = r.ambiguous_time if exc.reason == "ambiguous_hour" else r.bad_time
-        out.send(reply.format(text=exc.text.strip() or "…"))
+        out.send(reply.format(text=_echo(exc.text)))
 
     def _create(
         self, chat: ReminderChat, at: time, days: Days, now: float, texts: Texts, out: Out
@@ -455,7 +470,7 @@ class ReminderSetup:
             )
             return replace(chat, timezone=match.key, draft=Draft(), reminders=moved)
         chat = replace(chat, draft=Draft(waiting_for="timezone", since=now))
-        shown = query.strip()[:60]
+        shown = _echo(query) if query.strip() else ""
         buttons = [
             Button(key, Action.TIMEZONE, key, row=i) for i, key in enumerate(match.suggestions)
         ]

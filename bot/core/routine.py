@@ -61,6 +61,11 @@ class Routine(ConsentSteps, SafetySteps):
         """Apply one event; return the new state and what to show."""
         texts = self.content.texts(state.locale)
         out = Out()
+        if not self._fits(state):  # the content changed under a running routine: end kindly
+            out.send(texts.replies.routine_changed)
+            state = replace(state, routine=None)
+            if isinstance(event, Wake):
+                return state, out.effects
         match event:
             case Start():
                 state = self._start(state, event, now, texts, out)
@@ -73,10 +78,14 @@ class Routine(ConsentSteps, SafetySteps):
             case Press(action=Action.STOP):
                 state = self._stop(state, now, texts, out)
             case Press() if self._expected(state, event, now):
-                state = self._press(state, event, now, texts, out)
+                state = self._press(
+                    replace(state, last_press=event.message_id), event, now, texts, out
+                )
             case Press() | StalePress():
                 out.effects.append(Toast(texts.replies.stale_button))
-                self._prompt(state, now, texts, out)
+                tapped = event.message_id if isinstance(event, Press) else None
+                if tapped is None or tapped != state.last_press:
+                    self._prompt(state, now, texts, out)  # a second tap gets the toast only
             case Cancel():
                 self._stop_countdown(state, texts, out)
                 out.send(
@@ -93,6 +102,19 @@ class Routine(ConsentSteps, SafetySteps):
                 state = self._wake(state, event.at, now, texts, out)
         return state, out.effects
 
+    def _fits(self, state: ChatState) -> bool:
+        """Whether a stored routine still fits the content (an exercise or a side may be gone)."""
+        routine = state.routine
+        if routine is None:
+            return True
+        stretches = len(self.plan.stretches)
+        if routine.phase in (Phase.READY, Phase.HOLD, Phase.REST) and routine.stretch >= stretches:
+            return False
+        if routine.phase == Phase.STOPPED and routine.stretch >= stretches:
+            return False
+        questions = len(self.rules.spec.questions)
+        return not (routine.phase == Phase.SCREEN and routine.question >= questions)
+
     def _expected(self, state: ChatState, press: Press, now: float) -> bool:
         """Whether a button fits the step the chat is in (an old one does not)."""
         routine = state.routine
@@ -100,6 +122,8 @@ class Routine(ConsentSteps, SafetySteps):
             return False
         phase, action = routine.phase, press.action
         match phase:
+            case Phase.WARM_UP_GUIDE:
+                return action == Action.WARM  # warm before the guide's time is up
             case Phase.WARM_UP_CHECK:
                 if action == Action.GUIDE_ME:
                     no_heat = self.rules.no_heat(state.safety, now)
@@ -201,6 +225,7 @@ class Routine(ConsentSteps, SafetySteps):
         minutes = f"{seconds / 60:.1f}".removesuffix(".0")  # 180 s: "3"; 100 s: "1.7"
         out.send(
             texts.warm_up.guide.text.format(minutes=minutes, seconds=seconds),
+            Button(texts.buttons.warm, Action.WARM),  # warm already: no need to wait
             self._stop_button(texts),
         )
         ends_at = now + self.plan.real(seconds)

@@ -60,6 +60,7 @@ class ChatState:
     safety: Safety = field(default_factory=Safety)
     reminders_paused: bool = False  # after a warning sign or a stopped routine
     timezone: str | None = None  # read only here (set by /timezone): the country's numbers
+    last_press: int | None = None  # the message whose button was handled last
 
     @property
     def wake_at(self) -> float | None:

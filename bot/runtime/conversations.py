@@ -74,6 +74,7 @@ class ReminderConversation:
             draft=settings.draft,
             reminders=await self.store.reminders.of_chat(chat_id),
             paused=settings.reminders_paused,
+            routine_running=settings.routine_running,
         )
 
     def advance(

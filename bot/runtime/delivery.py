@@ -82,6 +82,9 @@ class Delivery:
         if send_for is not None and late_policy(send_for, _at(now), self.grace) == "skip":
             log.info("reminder %s is %s late; skipped", reminder.id, _at(now) - send_for)
             send_for = None
+        if send_for is not None and settings.routine_running:
+            log.info("reminder %s: chat %s is stretching already; skipped", reminder.id, chat_id)
+            send_for = None
         # Claim it before sending: a reminder is never sent twice, even by two processes.
         if not await self.store.reminders.update(reminder, after):
             return

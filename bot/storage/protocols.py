@@ -46,6 +46,7 @@ class ChatSettings:
     timezone: str | None = None
     draft: Draft = field(default_factory=Draft)
     reminders_paused: bool = False
+    routine_running: bool = False  # a timed step runs: a hold, a rest, the warm-up guide
 
 
 class ChatStore(Protocol):

@@ -153,7 +153,7 @@ class SqliteChats:
     async def load(self, chat_id: int) -> ChatState:
         async with self._store.db.execute(
             "SELECT locale, consent_version, consent_at, declined_at, routine, safety, "
-            "reminders_paused, timezone FROM chats WHERE chat_id = ?",
+            "reminders_paused, timezone, last_press FROM chats WHERE chat_id = ?",
             (chat_id,),
         ) as cur:
             row = await cur.fetchone()
@@ -168,19 +168,21 @@ class SqliteChats:
             safety=load_safety(row[5]),
             reminders_paused=bool(row[6]),
             timezone=row[7],
+            last_press=row[8],
         )
 
     async def save(self, chat_id: int, state: ChatState, now: float) -> None:
         async with self._store.write():
             await self._store.db.execute(
                 "INSERT INTO chats (chat_id, locale, consent_version, consent_at, declined_at, "
-                "routine, wake_at, safety, reminders_paused, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "routine, wake_at, safety, reminders_paused, last_press, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (chat_id) DO UPDATE SET locale = excluded.locale, "
                 "consent_version = excluded.consent_version, consent_at = excluded.consent_at, "
                 "declined_at = excluded.declined_at, routine = excluded.routine, "
                 "wake_at = excluded.wake_at, safety = excluded.safety, "
-                "reminders_paused = excluded.reminders_paused, updated_at = excluded.updated_at",
+                "reminders_paused = excluded.reminders_paused, last_press = excluded.last_press, "
+                "updated_at = excluded.updated_at",
                 (
                     chat_id,
                     state.locale,
@@ -191,6 +193,7 @@ class SqliteChats:
                     state.wake_at,
                     dump_safety(state.safety),
                     int(state.reminders_paused),
+                    state.last_press,
                     now,
                 ),
             )
@@ -213,13 +216,14 @@ class SqliteChats:
 
     async def settings(self, chat_id: int) -> ChatSettings:
         async with self._store.db.execute(
-            "SELECT locale, timezone, draft, reminders_paused FROM chats WHERE chat_id = ?",
+            "SELECT locale, timezone, draft, reminders_paused, wake_at IS NOT NULL "
+            "FROM chats WHERE chat_id = ?",
             (chat_id,),
         ) as cur:
             row = await cur.fetchone()
         if row is None:
             return ChatSettings()
-        return ChatSettings(row[0], row[1], load_draft(row[2]), bool(row[3]))
+        return ChatSettings(row[0], row[1], load_draft(row[2]), bool(row[3]), bool(row[4]))
 
     async def save_settings(
         self, chat_id: int, timezone: str | None, draft: Draft, now: float
