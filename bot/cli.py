@@ -122,6 +122,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings, content = _settings_and_content(args)
     token = settings.require_token()
     setup_logging(settings.log_level, secrets=(token,))
+    check_database(settings.database)
     if settings.speed != 1:
         log.warning(
             "STRETCHBOT_SPEED is %g: every duration is shortened and countdown edits come "
@@ -144,6 +145,28 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_database(path: Path) -> None:
+    """Open, migrate and try a write before anything starts: a corrupt, read-only or newer
+    database is one line and a non-zero exit, not a traceback and a process that hangs."""
+    import sqlite3
+
+    from bot.storage import SqliteStore, StoreUnavailable
+
+    async def check() -> None:
+        store = SqliteStore(path)
+        try:
+            await store.open()
+            async with store.write():
+                pass
+        finally:
+            await store.close()
+
+    try:
+        asyncio.run(check())
+    except (sqlite3.Error, StoreUnavailable, RuntimeError, OSError) as exc:
+        raise StartupError(f"the database {path} cannot be used: {exc}") from None
+
+
 def cmd_console(args: argparse.Namespace) -> int:
     from bot.devtools.console import run_console
 
@@ -151,6 +174,7 @@ def cmd_console(args: argparse.Namespace) -> int:
         args.database = Path("data/console.sqlite3")
     settings, content = _settings_and_content(args)
     setup_logging("WARNING")
+    check_database(settings.database)
     return asyncio.run(run_console(settings, content))
 
 

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import signal
+import sqlite3
 import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -121,6 +122,39 @@ async def test_an_unreachable_bot_api_is_one_line_and_no_token(tmp_path: Path) -
         "stretchbot: cannot reach the Bot API at http://127.0.0.1:9/bot"
     )
     assert "Traceback" not in err and TOKEN not in err
+
+
+# A read-only database takes the same path ("attempt to write a readonly database" on the trial
+# write), but cannot be made here: the tests run as root, whom file permissions do not stop.
+@pytest.mark.parametrize("problem", ["corrupt", "newer"])
+async def test_a_database_that_cannot_be_used_is_one_line_and_an_exit(
+    tmp_path: Path, problem: str
+) -> None:
+    """A corrupt or newer database: one line naming it, exit status 1, no hang."""
+    database = tmp_path / "data" / "stretchbot.sqlite3"
+    database.parent.mkdir()
+    if problem == "corrupt":
+        database.write_bytes(b"this is not a database" * 100)
+    else:
+        with sqlite3.connect(database) as db:
+            db.execute("CREATE TABLE schema_version (version INTEGER)")
+            db.execute(
+                "INSERT INTO schema_version VALUES (999)"
+                if problem == "newer"
+                else "INSERT INTO schema_version VALUES (0)"
+            )
+        if problem == "read-only":
+            database.chmod(0o444)
+            database.parent.chmod(0o555)
+    try:
+        status, err = await asyncio.wait_for(
+            run_cli(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, STRETCHBOT_DATABASE=str(database)), 30
+        )
+    finally:
+        database.parent.chmod(0o755)
+    assert status == 1, err
+    assert err.startswith(f"stretchbot: the database {database} cannot be used")
+    assert "Traceback" not in err and err.count("\n") == 1
 
 
 def test_log_lines_and_tracebacks_are_redacted(capfd: pytest.CaptureFixture[str]) -> None:
