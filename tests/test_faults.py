@@ -276,3 +276,45 @@ def test_a_speed_that_would_stretch_a_hold_to_hours_is_refused() -> None:
     """STRETCHBOT_SPEED=1e-9 is a typo, refused with the variable named."""
     with pytest.raises(ConfigError, match="STRETCHBOT_SPEED"):
         load_settings(speed=1e-9, _env_file=None)
+
+
+async def test_the_same_update_delivered_twice_has_one_effect(harness: Harness) -> None:
+    """Telegram redelivers an update: the bot answers it once."""
+    h = harness
+    update = h.server.user_sends(CHAT, "/help")
+    await h.process(update)
+    await h.process(update)
+    assert len(h.texts()) == 1
+
+
+async def test_one_person_flooding_gets_one_notice_and_slows_nobody_else(
+    harness: Harness,
+) -> None:
+    """Hundreds of messages a minute: one notice, then quiet; another user is answered."""
+    h = harness
+    for _ in range(200):
+        await h.send("spam")
+    replies = h.texts()
+    assert replies.count(en(h).replies.too_fast) == 1
+    assert len(replies) == 31  # the first 30 answered, then the one notice
+    await h.send("/help", chat_id=777, user_id=777)
+    assert h.server.texts(777)[0].startswith("Stretch Coach walks you")
+    h.jump(61)
+    await h.send("hello again")
+    assert h.last().text == en(h).replies.idle
+
+
+async def test_a_button_answered_too_late_is_no_error(harness: Harness) -> None:
+    """ "Query is too old" when answering a press: the step is done, no error reply."""
+    h = harness
+    await h.send("/start")
+    h.server.inject_error(
+        "answerCallbackQuery",
+        status=400,
+        description="Bad Request: query is too old and response timeout expired or query ID "
+        "is invalid",
+    )
+    await h.tap("I understand, continue")
+    assert h.texts()[-2] == en(h).safety.screening.intro.text
+    assert en(h).replies.error not in h.texts()
+    h.server.unanswered_callbacks.clear()  # Telegram gave up on it, as it does

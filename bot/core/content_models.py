@@ -448,6 +448,8 @@ class Replies(_Frozen):
     error: Text
     # A routine stored before the content changed no longer fits it (an exercise is gone).
     routine_changed: Text
+    # One notice to someone sending far too many messages a minute; then a minute of quiet.
+    too_fast: Text
     help: Annotated[str, _text("safety_note")]
 
 

@@ -11,7 +11,7 @@ import logging
 
 from telegram import BotCommand, ChatMember, ChatMemberUpdated, Message, Update
 from telegram.constants import ChatType
-from telegram.error import BadRequest
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -49,6 +49,7 @@ from bot.core.reminder_types import (
 )
 from bot.runtime.conversations import ReminderConversation, RoutineConversation
 from bot.runtime.runner import Runner, Shown
+from bot.telegram.guards import Duplicates, FloodGuard
 
 log = logging.getLogger(__name__)
 NEW = filters.UpdateType.MESSAGE
@@ -72,6 +73,9 @@ class Handlers:
     def register(self, app: Application) -> None:  # type: ignore[type-arg]
         """Order matters: the private-chat guard runs first, in its own group."""
         # Group -1: the bot coaches one person at a time; groups get a pointer to a private chat.
+        # Group -3: the same update delivered twice is dropped. Group -2: a flood gets one notice.
+        app.add_handler(TypeHandler(Update, Duplicates()), group=-3)
+        app.add_handler(TypeHandler(Update, FloodGuard(self.content, self.runner.clock)), group=-2)
         app.add_handler(TypeHandler(Update, self.guard_private_chat), group=-1)
         # Blocked / unblocked by the user: stop or resume sending to them.
         app.add_handler(ChatMemberHandler(self.member_changed, ChatMemberHandler.MY_CHAT_MEMBER))
@@ -180,14 +184,17 @@ class Handlers:
         else:
             event: Event = Press(*decoded, message_id=message_id) if decoded else StalePress()
             shown = await self._event(update, event)
-        await query.answer(shown.toast)
+        try:
+            await query.answer(shown.toast)
+        except TelegramError as exc:  # too late ("query is too old") or Telegram busy: the step
+            log.info("a button press could not be answered: %s", exc)  # itself is done
         if shown.keep_buttons:
             return
         if isinstance(query.message, Message) and query.message.reply_markup is not None:
             # The choice is made: take the buttons off, so an old one cannot be pressed again.
             try:
                 await query.edit_message_reply_markup(reply_markup=None)
-            except BadRequest as exc:
+            except TelegramError as exc:
                 log.debug("could not remove old buttons: %s", exc.message)
 
     async def edited(self, update: Update, context: Context) -> None:

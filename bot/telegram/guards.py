@@ -1,0 +1,77 @@
+"""Guards that run before any handler: the same update twice, and one person flooding the bot.
+
+Telegram may deliver an update again (a webhook answered late, a poller restarted); the second
+copy is dropped. A person sending far more than anyone following a routine would (a stuck key, a
+script) gets one notice and is then ignored until the minute is over, so they slow nobody else.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict, deque
+
+from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import ApplicationHandlerStop, ContextTypes
+
+from bot.core.content import Content
+from bot.runtime.clock import Clock
+
+log = logging.getLogger(__name__)
+Context = ContextTypes.DEFAULT_TYPE
+
+# Update ids remembered to drop a second delivery (Telegram's ids only grow; a few thousand
+# cover any redelivery).
+REMEMBERED_UPDATES = 10_000
+# More updates than this from one person within a minute (real seconds) is a flood.
+FLOOD_LIMIT = 30
+FLOOD_WINDOW = 60.0
+
+
+class Duplicates:
+    def __init__(self) -> None:
+        self._seen: OrderedDict[int, None] = OrderedDict()
+
+    async def __call__(self, update: Update, context: Context) -> None:
+        """Drop an update seen already."""
+        if update.update_id in self._seen:
+            log.info("update %s delivered again; dropped", update.update_id)
+            raise ApplicationHandlerStop
+        self._seen[update.update_id] = None
+        if len(self._seen) > REMEMBERED_UPDATES:
+            self._seen.popitem(last=False)
+
+
+class FloodGuard:
+    def __init__(self, content: Content, clock: Clock) -> None:
+        self.content = content
+        self.clock = clock
+        self._recent: dict[int, deque[float]] = {}
+        self._warned: dict[int, float] = {}
+
+    async def __call__(self, update: Update, context: Context) -> None:
+        """Let an update through, or drop it (with one notice per flood)."""
+        user = update.effective_user
+        if user is None:
+            return
+        now = self.clock.now()
+        recent = self._recent.setdefault(user.id, deque())
+        while recent and now - recent[0] > FLOOD_WINDOW:
+            recent.popleft()
+        recent.append(now)
+        if len(recent) <= FLOOD_LIMIT:
+            self._warned.pop(user.id, None)
+            if len(self._recent) > 10_000:  # forget people who went quiet
+                self._recent = {k: v for k, v in self._recent.items() if v}
+            return
+        try:
+            if update.callback_query:
+                await update.callback_query.answer()  # a button must be answered, even now
+            if user.id not in self._warned and update.effective_chat is not None:
+                self._warned[user.id] = now
+                log.warning("user %s is sending too fast; ignored for a minute", user.id)
+                texts = self.content.texts(user.language_code)
+                await context.bot.send_message(update.effective_chat.id, texts.replies.too_fast)
+        except TelegramError as exc:
+            log.debug("flood notice not sent: %s", exc)
+        raise ApplicationHandlerStop
