@@ -130,7 +130,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             settings.speed,
         )
     try:
-        StretchBot(settings, content, token=token).run_polling()
+        bot = StretchBot(settings, content, token=token)
+        bot.run_polling()
+        if bot.handlers.conflict:
+            raise StartupError(
+                "another instance of the bot is polling with this token (Telegram answered 409 "
+                "Conflict): stopped, so the two do not fight over updates; run only one"
+            )
     except InvalidToken:
         # python-telegram-bot's message quotes the token; ours does not.
         raise ConfigError(

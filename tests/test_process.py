@@ -84,6 +84,28 @@ async def test_run_serves_a_user_survives_a_restart_and_never_logs_the_token(
     assert server.protocol_errors == []
 
 
+async def test_a_second_instance_polling_stops_the_bot_with_one_line(
+    front: HttpFront, tmp_path: Path
+) -> None:
+    """Another process polls with the same token: the bot stops, says why, exit status 1."""
+    server = front.server
+    process = await start_bot(front, tmp_path)
+    await server.wait_until(lambda: bool(server.commands), within=20)
+    request = server.request()  # another instance: a getUpdates of its own ends the first one
+    await request.initialize()
+    url = f"{front.base_url}{TOKEN}/getUpdates"
+    await request.post(url, request_data=None, read_timeout=1)
+    await request.shutdown()
+    _, err = await asyncio.wait_for(process.communicate(), timeout=20)
+    assert process.returncode == 1
+    assert (
+        err.decode()
+        .splitlines()[-1]
+        .startswith("stretchbot: another instance of the bot is polling with this token")
+    )
+    assert TOKEN not in err.decode()
+
+
 async def run_cli(tmp_path: Path, **env: str) -> tuple[int | None, str]:
     """Run `python -m bot run` with only the given settings; return its exit status and stderr."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM", "STRETCH"))}

@@ -11,7 +11,7 @@ import logging
 
 from telegram import BotCommand, ChatMember, ChatMemberUpdated, Message, Update
 from telegram.constants import ChatType
-from telegram.error import TelegramError
+from telegram.error import Conflict, NetworkError, TelegramError
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -66,6 +66,7 @@ class Handlers:
     ) -> None:
         self.runner = runner
         self.routine = routine
+        self.conflict = False  # set when another instance polls with the same token
         self.reminders = reminders
         self.content = content
         self.chats = runner.store.chats
@@ -231,6 +232,16 @@ class Handlers:
         return await self.runner.handle(self.reminders, chat_id, event, locale=_locale(update))
 
     async def on_error(self, update: object, context: CallbackContext) -> None:  # type: ignore[type-arg]
+        if isinstance(context.error, Conflict):
+            # Another process polls with the same token: two would take turns losing updates.
+            log.error("another instance is polling with this token; stopping")
+            self.conflict = True
+            context.application.stop_running()
+            return
+        if update is None and isinstance(context.error, NetworkError):
+            # getUpdates failed: python-telegram-bot tries again by itself, with a back-off.
+            log.warning("polling for updates failed (%s); trying again", context.error)
+            return
         log.error("error while handling an update", exc_info=context.error)
         if isinstance(update, Update) and update.effective_chat is not None:
             texts = self.content.texts(_locale(update))
