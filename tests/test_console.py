@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import signal
+import sys
 import time
 from pathlib import Path
 
@@ -50,3 +53,18 @@ async def test_a_restarted_console_continues_the_routine(tmp_path: Path, content
     second = io.StringIO()
     await run_console(settings, content, stdin=SlowTyper("hi\n"), stdout=second)
     assert "  Want to stop? If it hurts, ease out of the position now" in second.getvalue()
+
+
+async def test_ctrl_c_leaves_the_console_at_once(tmp_path: Path) -> None:
+    """Ctrl-C while the console waits for a line: it leaves, without waiting for Enter."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "console", "--database", str(tmp_path / "c.sqlite3"),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stdout is not None
+    await asyncio.wait_for(process.stdout.readline(), 20)  # the console is up
+    await asyncio.sleep(1.0)
+    process.send_signal(signal.SIGINT)
+    await asyncio.wait_for(process.wait(), 10)  # stdin still open: no Enter was typed
+    assert process.returncode == 130

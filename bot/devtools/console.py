@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
+import threading
 from typing import TextIO
 
 from bot.config import Settings
@@ -108,9 +109,30 @@ async def run_console(
     return 0
 
 
+def _lines(stdin: TextIO) -> asyncio.Queue[str]:
+    """Lines typed, read by a daemon thread: Ctrl-C leaves at once, not after the next Enter
+    (a thread from asyncio's own pool would keep the process waiting in readline)."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[str] = asyncio.Queue()
+
+    def read() -> None:
+        while True:
+            line = stdin.readline()
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, line)
+            except RuntimeError:  # the console has closed
+                return
+            if not line:
+                return
+
+    threading.Thread(target=read, name="console-stdin", daemon=True).start()
+    return queue
+
+
 async def _read_loop(server: FakeTelegram, view: ConsoleView, stdin: TextIO, out: TextIO) -> None:
+    typed = _lines(stdin)
     while True:
-        line = await asyncio.to_thread(stdin.readline)
+        line = await typed.get()
         if not line:  # end of input: let the last answers arrive, then leave
             await asyncio.sleep(0.3)
             return
