@@ -224,7 +224,9 @@ class Handlers:
         """An event of the routine; a command or a button ends any wait for a typed answer."""
         chat_id = await self._arrived(update)
         if isinstance(event, (Start, BeginRoutine, Cancel, Help, Press)):
-            await self.runner.handle(self.reminders, chat_id, Interrupt())
+            # Only a chat waiting for a typed time or zone has anything to interrupt.
+            if (await self.chats.settings(chat_id)).draft.waiting_for is not None:
+                await self.runner.handle(self.reminders, chat_id, Interrupt())
         return await self.runner.handle(self.routine, chat_id, event, locale=_locale(update))
 
     async def _reminder_event(self, update: Update, event: ReminderEvent) -> Shown:
