@@ -223,10 +223,12 @@ class Handlers:
     async def _event(self, update: Update, event: Event) -> Shown:
         """An event of the routine; a command or a button ends any wait for a typed answer."""
         chat_id = await self._arrived(update)
-        if isinstance(event, (Start, BeginRoutine, Cancel, Help, Press)):
-            # Only a chat waiting for a typed time or zone has anything to interrupt.
-            if (await self.chats.settings(chat_id)).draft.waiting_for is not None:
-                await self.runner.handle(self.reminders, chat_id, Interrupt())
+        # A command or a button ends a wait for a typed time or zone, if there is one.
+        if (
+            isinstance(event, (Start, BeginRoutine, Cancel, Help, Press))
+            and (await self.chats.settings(chat_id)).draft.waiting_for is not None
+        ):
+            await self.runner.handle(self.reminders, chat_id, Interrupt())
         return await self.runner.handle(self.routine, chat_id, event, locale=_locale(update))
 
     async def _reminder_event(self, update: Update, event: ReminderEvent) -> Shown:
