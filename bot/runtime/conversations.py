@@ -32,18 +32,18 @@ class RoutineConversation:
     def advance(self, state: ChatState, event: Event, now: float) -> tuple[ChatState, list[Effect]]:
         return self.routine.advance(state, event, now)
 
-    async def countdown_shown(self, chat_id: int, message_id: int) -> None:
+    async def countdown_shown(self, chat_id: int, message_id: int, now: float) -> None:
         """The countdown message went out: later edits count down in it (caller holds the lock)."""
         state = await self.store.chats.load(chat_id)
         if state.routine is not None and state.routine.countdown_message_id is None:
             routine = replace(state.routine, countdown_message_id=message_id)
-            await self.store.chats.save(chat_id, replace(state, routine=routine), 0.0)
+            await self.store.chats.save(chat_id, replace(state, routine=routine), now)
 
-    async def chat_gone(self, chat_id: int) -> None:
+    async def chat_gone(self, chat_id: int, now: float) -> None:
         """The user blocked the bot or the chat is gone: its routine and timers stop."""
         state = await self.store.chats.load(chat_id)
         if state.routine is not None:
-            await self.store.chats.save(chat_id, replace(state, routine=None), 0.0)
+            await self.store.chats.save(chat_id, replace(state, routine=None), now)
 
     async def save(self, chat_id: int, before: ChatState, after: ChatState, now: float) -> bool:
         await self.store.chats.save(chat_id, after, now)

@@ -107,8 +107,8 @@ class Runner:
         # Called when a timer moved, so the timer loops can sleep less.
         self.timers_changed: Callable[[], None] = lambda: None
         # Called when a countdown message went out (its id), and when a chat is gone.
-        self.countdown_shown: Callable[[int, int], Awaitable[None]] = _nothing_with
-        self.chat_gone: Callable[[int], Awaitable[None]] = _nothing
+        self.countdown_shown: Callable[[int, int, float], Awaitable[None]] = _countdown
+        self.chat_gone: Callable[[int, float], Awaitable[None]] = _gone
 
     @asynccontextmanager
     async def locked(self, chat_id: int) -> AsyncIterator[None]:
@@ -192,7 +192,7 @@ class Runner:
                 log.info("chat %s is unreachable; its timers stop", chat_id)
                 await chats.set_pending(chat_id, (), None)
                 await chats.set_active(chat_id, False, self.clock.now())
-                await self.chat_gone(chat_id)
+                await self.chat_gone(chat_id, self.clock.now())
                 return True
             except OutboxUnavailable as exc:
                 if effect.kind == "send" and exc.maybe_delivered:
@@ -216,7 +216,7 @@ class Runner:
             left.pop(0)
             if effect.countdown and message_id is not None:
                 await chats.set_pending(chat_id, tuple(left), self.clock.now())
-                await self.countdown_shown(chat_id, message_id)
+                await self.countdown_shown(chat_id, message_id, self.clock.now())
         await chats.set_pending(chat_id, (), None)
         return True
 
@@ -242,9 +242,9 @@ def _button(label: str, data: str, row: int | None) -> Button:
     return Button(label, decoded[0], decoded[1], row)
 
 
-async def _nothing(chat_id: int) -> None:
-    return None
+async def _countdown(chat_id: int, message_id: int, now: float) -> None:
+    """No conversation tracks countdowns (the app wires the routine's in)."""
 
 
-async def _nothing_with(chat_id: int, message_id: int) -> None:
-    return None
+async def _gone(chat_id: int, now: float) -> None:
+    """No conversation to tell that a chat is gone (the app wires the routine's in)."""
