@@ -79,6 +79,7 @@ class Edit:
     message_id: int
     text: str
     buttons: tuple[Button, ...] = ()
+    countdown: bool = False  # a countdown tick: cosmetic, may be shed under load
 
 
 @dataclass(frozen=True)

@@ -339,7 +339,7 @@ class Routine(ConsentSteps, SafetySteps):
             text = texts.hold.countdown.format(name=name, side=side, seconds_left=shown)
             # The Stop button stays on the countdown through every edit.
             buttons = (self._stop_button(texts),) if shown else ()
-            out.effects.append(Edit(routine.countdown_message_id, text, buttons))
+            out.effects.append(Edit(routine.countdown_message_id, text, buttons, countdown=True))
             # The grid point, not `now`: a timer that fires a few ms late must not push the
             # next edit a whole step further.
             routine = replace(

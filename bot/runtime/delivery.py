@@ -93,7 +93,7 @@ class Delivery:
         message = self.setup.message(chat, reminder, now)
         try:
             async with self.runner.locked(chat_id):
-                await self.runner.outbox.send(chat_id, message.text, message.buttons)
+                await self.runner.outbox.send(chat_id, message.text, message.buttons, reminder=True)
         except asyncio.CancelledError:
             # Stopped before it went out: give the claim back, so the restart sends it.
             await self.store.reminders.update(after, reminder)

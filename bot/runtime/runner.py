@@ -54,14 +54,26 @@ RETRY_PENDING = 15.0
 
 
 class Outbox(Protocol):
-    async def send(self, chat_id: int, text: str, buttons: tuple[Button, ...]) -> int:
-        """Show a message; return its id. Raise ChatUnreachable when the chat is gone."""
+    async def send(
+        self, chat_id: int, text: str, buttons: tuple[Button, ...], *, reminder: bool = False
+    ) -> int:
+        """Show a message; return its id. Raise ChatUnreachable when the chat is gone.
+
+        `reminder`: it may wait behind what people are waiting for (steps, cues)."""
         ...
 
     async def edit(
-        self, chat_id: int, message_id: int, text: str, buttons: tuple[Button, ...] = ()
+        self,
+        chat_id: int,
+        message_id: int,
+        text: str,
+        buttons: tuple[Button, ...] = (),
+        *,
+        countdown: bool = False,
     ) -> None:
-        """Change a message's text and buttons; an unchanged or vanished message is no error."""
+        """Change a message's text and buttons; an unchanged or vanished message is no error.
+
+        `countdown`: a cosmetic tick, which may be dropped when Telegram's limit is reached."""
         ...
 
 
@@ -225,7 +237,9 @@ class Runner:
         if effect.kind == "send":
             return await self.outbox.send(chat_id, effect.text, buttons)
         assert effect.message_id is not None
-        await self.outbox.edit(chat_id, effect.message_id, effect.text, buttons)
+        await self.outbox.edit(
+            chat_id, effect.message_id, effect.text, buttons, countdown=effect.countdown
+        )
         return None
 
 
@@ -233,7 +247,9 @@ def _pending(effect: Send | Edit) -> Pending:
     buttons = tuple((b.label, b.data, b.row) for b in effect.buttons)
     if isinstance(effect, Send):
         return Pending("send", effect.text, buttons, countdown=effect.countdown)
-    return Pending("edit", effect.text, buttons, message_id=effect.message_id)
+    return Pending(
+        "edit", effect.text, buttons, message_id=effect.message_id, countdown=effect.countdown
+    )
 
 
 def _button(label: str, data: str, row: int | None) -> Button:

@@ -34,7 +34,7 @@ class Pending:
     text: str
     buttons: tuple[tuple[str, str, int | None], ...] = ()  # label, callback data, row
     message_id: int | None = None  # edit: the message to change
-    countdown: bool = False  # send: the routine edits this message later
+    countdown: bool = False  # send: the routine edits it later; edit: a countdown tick
     attempted: bool = False  # send: tried once already; a message is never sent twice
 
 

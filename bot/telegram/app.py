@@ -22,6 +22,7 @@ from bot.runtime.timers import TimerLoop, TimerSource
 from bot.storage import SqliteStore, Store
 from bot.telegram.handlers import Handlers
 from bot.telegram.outbox import TelegramOutbox
+from bot.telegram.scheduler import SendScheduler
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,9 @@ class StretchBot:
             default_timezone=settings.default_timezone,
             speed=settings.speed,
         )
-        self.runner = Runner(self.store, self.clock, TelegramOutbox(self.app))
+        # With Telegram's limits in force, what people wait for is sent first (see scheduler).
+        self.scheduler = SendScheduler() if rate_limit else None
+        self.runner = Runner(self.store, self.clock, TelegramOutbox(self.app, self.scheduler))
         self.reminders = ReminderConversation(setup, self.store)
         self.conversation = RoutineConversation(self.routine, self.store, self.reminders)
         self.handlers = Handlers(self.runner, self.conversation, self.reminders, content)

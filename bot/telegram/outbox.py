@@ -18,6 +18,7 @@ from telegram.ext import Application
 from bot.core.callbacks import Button
 from bot.runtime.runner import ChatUnreachable, OutboxUnavailable
 from bot.telegram.keyboards import keyboard
+from bot.telegram.scheduler import Priority, SendScheduler
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -55,10 +56,22 @@ async def _patiently(
 class TelegramOutbox:
     """The runner's way out, through python-telegram-bot's Bot."""
 
-    def __init__(self, app: Application) -> None:  # type: ignore[type-arg]
+    def __init__(
+        self,
+        app: Application,  # type: ignore[type-arg]
+        scheduler: SendScheduler | None = None,
+    ) -> None:
         self.app = app
+        # With Telegram's limits in force, sends take turns by priority (None: no limit).
+        self.scheduler = scheduler
 
-    async def send(self, chat_id: int, text: str, buttons: tuple[Button, ...]) -> int:
+    async def _turn(self, priority: Priority) -> bool:
+        return True if self.scheduler is None else await self.scheduler.slot(priority)
+
+    async def send(
+        self, chat_id: int, text: str, buttons: tuple[Button, ...], *, reminder: bool = False
+    ) -> int:
+        await self._turn(Priority.REMINDER if reminder else Priority.STEP)
         try:
             message = await _patiently(
                 self.app.bot.send_message, chat_id, text, reply_markup=keyboard(buttons), once=True
@@ -72,8 +85,17 @@ class TelegramOutbox:
         return int(message.message_id)
 
     async def edit(
-        self, chat_id: int, message_id: int, text: str, buttons: tuple[Button, ...] = ()
+        self,
+        chat_id: int,
+        message_id: int,
+        text: str,
+        buttons: tuple[Button, ...] = (),
+        *,
+        countdown: bool = False,
     ) -> None:
+        if not await self._turn(Priority.COUNTDOWN if countdown else Priority.STEP):
+            log.debug("countdown edit in chat %s shed under load", chat_id)
+            return
         try:
             await _patiently(
                 self.app.bot.edit_message_text,
