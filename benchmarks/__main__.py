@@ -162,7 +162,9 @@ async def holds_scenario(content: Content, users: int, speed: float) -> Figures:
         def listen(event: Event) -> None:
             if event.kind != "sent" or event.message is None or event.chat_id is None:
                 return
-            if event.message.text == en.hold.finished:
+            # A release handled over 2 s late says "I was away, and your hold is over".
+            away = en.hold.ended_while_away.split("{", 1)[0]
+            if event.message.text == en.hold.finished or event.message.text.startswith(away):
                 released.setdefault(event.chat_id, time.time())
             elif event.message.text == en.hold.cues["halfway"]:
                 halfway.setdefault(event.chat_id, time.time())
