@@ -9,13 +9,6 @@ from bot.core.content import Content
 from tests.support.harness import CHAT, Harness
 
 
-async def consent_and_warm(h: Harness) -> None:
-    await h.send("/start")
-    await h.tap("I understand, continue")
-    await h.pass_safety_check()
-    await h.tap("I'm warm")
-
-
 def stored(h: Harness, column: str) -> object:
     with sqlite3.connect(h.database) as db:
         row = db.execute(f"SELECT {column} FROM chats WHERE chat_id = ?", (CHAT,)).fetchone()
@@ -125,7 +118,7 @@ async def test_routine_command_skips_the_disclaimer_once_accepted(harness: Harne
 async def test_cancel_mid_hold_stops_every_timer(harness: Harness) -> None:
     """/cancel during a hold says so, and no cue or countdown edit arrives afterwards."""
     h = harness
-    await consent_and_warm(h)
+    await h.to_first_card()
     await h.tap("Start hold")
     countdown = h.last()
     await h.advance(7)
@@ -141,7 +134,7 @@ async def test_cancel_mid_hold_stops_every_timer(harness: Harness) -> None:
 async def test_free_text_mid_hold_offers_to_stop(harness: Harness) -> None:
     """Text during a hold gets an offer to stop with the Stop button, never "keep holding"."""
     h = harness
-    await consent_and_warm(h)
+    await h.to_first_card()
     await h.tap("Start hold")
     await h.advance(12)
     await h.send("my leg is going numb and it hurts")
@@ -186,7 +179,7 @@ async def test_a_button_from_an_old_message_is_answered_not_obeyed(harness: Harn
 async def test_commands_mid_hold_do_not_lose_the_hold(harness: Harness) -> None:
     """/help, /start and /routine during a hold answer and leave the timer running."""
     h = harness
-    await consent_and_warm(h)
+    await h.to_first_card()
     await h.tap("Start hold")
     await h.send("/help")
     assert "/routine - start the routine" in h.last().text
@@ -224,7 +217,7 @@ async def test_a_group_chat_is_pointed_to_a_private_chat(harness: Harness) -> No
 async def test_a_restart_mid_hold_continues_with_the_time_that_remains(harness: Harness) -> None:
     """Stop the bot 10 s into a hold and start it again: the same countdown goes on."""
     h = harness
-    await consent_and_warm(h)
+    await h.to_first_card()
     await h.tap("Start hold")
     countdown = h.last()
     await h.advance(10)
@@ -241,7 +234,7 @@ async def test_a_restart_mid_hold_continues_with_the_time_that_remains(harness: 
 async def test_a_hold_that_ended_while_the_bot_was_down_is_reported(harness: Harness) -> None:
     """The bot down across a hold's end says the hold is over and carries on."""
     h = harness
-    await consent_and_warm(h)
+    await h.to_first_card()
     await h.tap("Start hold")
     await h.advance(10)
     await h.stop()
@@ -273,7 +266,7 @@ async def test_consent_survives_a_restart(harness: Harness) -> None:
 async def test_a_blocked_user_stops_the_routine_without_retries(harness: Harness) -> None:
     """When the user blocks the bot mid-hold, the timers stop and the chat is marked inactive."""
     h = harness
-    await consent_and_warm(h)
+    await h.to_first_card()
     await h.tap("Start hold")
     await h.process(h.server.user_blocks(CHAT))
     assert stored(h, "active") == 0
@@ -288,7 +281,7 @@ async def test_timers_run_by_themselves_on_the_real_clock(tmp_path: Path, conten
     h = Harness(tmp_path, content, speed=1000, real_time=True)
     await h.start()
     try:
-        await consent_and_warm(h)
+        await h.to_first_card()
         for side in range(4):
             await h.server.wait_until(lambda: h.last().button_texts == ["Start hold", "⏹ Stop"])
             await h.tap("Start hold")
@@ -321,7 +314,7 @@ async def test_an_edited_command_is_not_obeyed(harness: Harness) -> None:
     h = harness
     update = h.server.user_sends(CHAT, "hello")
     await h.process(update)
-    await consent_and_warm(h)
+    await h.to_first_card()
     await h.tap("Start hold")
     await h.process(h.server.user_edits(CHAT, update["message"]["message_id"], "/cancel"))
     assert h.last().text == "I only read new messages, not edits. Please send it again."

@@ -31,13 +31,6 @@ def en(h: Harness) -> Texts:
     return h.content.texts("en")
 
 
-async def to_first_card(h: Harness) -> None:
-    await h.send("/start")
-    await h.tap("I understand, continue")
-    await h.pass_safety_check()
-    await h.tap("I'm warm")
-
-
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -67,7 +60,7 @@ async def test_telegram_failing_at_a_hold_end_shows_each_message_once_later(
     """502s at the end of a hold: "Time's up" and the rest come once, in order, 15 s later,
     and never a contradictory "I was away"."""
     h = harness
-    await to_first_card(h)
+    await h.to_first_card()
     await h.tap("Start hold")
     await h.advance(29)
     h.server.inject_error("sendMessage", status=502, times=3)
@@ -86,7 +79,7 @@ async def test_telegram_failing_at_a_hold_end_shows_each_message_once_later(
 async def test_a_message_whose_answer_was_lost_is_never_sent_twice(harness: Harness) -> None:
     """Telegram took "Time's up" but its answer timed out: it is not sent again."""
     h = harness
-    await to_first_card(h)
+    await h.to_first_card()
     await h.tap("Start hold")
     await h.advance(29)
     h.server.inject_timeout("sendMessage", answer_lost=True)
@@ -99,7 +92,7 @@ async def test_a_message_whose_answer_was_lost_is_never_sent_twice(harness: Harn
 async def test_cancel_whose_reply_fails_still_stops_the_hold(harness: Harness) -> None:
     """/cancel mid-hold with Telegram failing: the hold stops for good; the reply comes once."""
     h = harness
-    await to_first_card(h)
+    await h.to_first_card()
     await h.tap("Start hold")
     countdown = h.last()
     await h.advance(7)
@@ -118,7 +111,7 @@ async def test_a_failed_countdown_at_start_hold_arrives_later_and_start_is_not_r
 ) -> None:
     """The countdown fails to go out: "Hold it" is not sent twice, the countdown comes later."""
     h = harness
-    await to_first_card(h)
+    await h.to_first_card()
     card = h.last()
     h.server.inject_error("sendMessage", status=502, times=3)  # the first message of the step
     await h.tap("Start hold")
@@ -138,7 +131,7 @@ async def test_a_locked_database_at_a_hold_end_shows_nothing_until_it_can_save(
 ) -> None:
     """The database locked when a hold ends: nothing is shown twice; the step comes once after."""
     h = harness
-    await to_first_card(h)
+    await h.to_first_card()
     await h.tap("Start hold")
     await h.advance(29)
     with database_locked(h):
@@ -174,7 +167,7 @@ async def test_a_routine_that_no_longer_fits_the_content_ends_kindly(
     """A chat on the 4th stretch when a release drops Exercise 2: told so, never stuck."""
     h = Harness(tmp_path, content)
     await h.start()
-    await to_first_card(h)
+    await h.to_first_card()
     for _ in range(3):
         await h.tap("Start hold")
         await h.advance(45)
@@ -209,7 +202,7 @@ async def test_text_during_a_hold_is_not_taken_as_a_time_zone(harness: Harness) 
     h = harness
     await h.send("/remind 07:30")
     assert h.last().text.startswith("I've assumed your time zone")
-    await to_first_card(h)
+    await h.to_first_card()
     await h.tap("Start hold")
     await h.send("thanks")
     assert h.last().text == en(h).safety.stop.offer.text
@@ -233,7 +226,7 @@ async def test_a_snooze_tapped_twice_confirms_once(harness: Harness) -> None:
 async def test_taps_on_a_button_already_handled_get_a_notice_only(harness: Harness) -> None:
     """Start hold tapped three times: one hold, and no extra prompt per tap."""
     h = harness
-    await to_first_card(h)
+    await h.to_first_card()
     card = h.last()
     for _ in range(3):
         await h.process(
@@ -264,7 +257,7 @@ async def test_a_reminder_due_during_a_hold_is_not_sent(harness: Harness) -> Non
     now = datetime.fromtimestamp(h.clock.now(), UTC)
     due = (now + timedelta(minutes=2)).strftime("%H:%M")
     await h.send(f"/remind {due}")
-    await to_first_card(h)
+    await h.to_first_card()
     for _ in range(4):  # due within these three minutes of holds and rests
         await h.tap("Start hold")
         await h.advance(45)

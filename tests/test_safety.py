@@ -51,12 +51,6 @@ async def answer(h: Harness, *yes_or_no: str) -> None:
         await h.tap(b.yes if word == "yes" else b.no)
 
 
-async def to_first_card(h: Harness) -> None:
-    await consent(h)
-    await h.pass_safety_check()
-    await h.tap(en(h).buttons.warm)
-
-
 # --------------------------------------------------------------------------- the check
 
 
@@ -182,7 +176,7 @@ async def test_a_recent_check_is_one_tap_and_the_full_check_returns_after_30_day
 ) -> None:
     """Within 30 days: "anything new?"; "Yes" runs the check; after 30 days it runs anyway."""
     h = harness
-    await to_first_card(h)
+    await h.to_first_card()
     await h.send("/cancel")
     await h.send("/routine")
     assert h.last().text == en(h).safety.screening.recheck.text
@@ -307,7 +301,7 @@ async def stop_and_settle(h: Harness) -> None:
 async def test_stop_mid_hold_ends_it_at_once_and_asks_two_questions(harness: Harness) -> None:
     """Stop: the countdown says stopped, no more edits or cues, how to come out, then questions."""
     h = harness
-    await to_first_card(h)
+    await h.to_first_card()
     await h.tap("Start hold")
     countdown = h.last()
     await h.advance(7)
@@ -371,7 +365,7 @@ async def test_numbness_after_stop_is_an_emergency(harness: Harness) -> None:
     """Yes to numbness after Stop: the emergency message, and the routine ends."""
     h = harness
     await h.send("/timezone Europe/Dublin")
-    await to_first_card(h)
+    await h.to_first_card()
     await h.tap("Start hold")
     await h.tap("⏹ Stop")
     await answer(h, "yes")
@@ -387,7 +381,7 @@ async def test_pain_that_is_not_settling_ends_the_day_with_advice(harness: Harne
     """Not settling: stop for today, see a GP or physiotherapist, reminders paused."""
     h = harness
     await h.send("/timezone London")
-    await to_first_card(h)
+    await h.to_first_card()
     await h.tap("⏹ Stop")
     await answer(h, "no")
     await h.tap(en(h).safety.buttons.not_settling)
@@ -400,7 +394,7 @@ async def test_pain_that_is_not_settling_ends_the_day_with_advice(harness: Harne
 async def test_skip_and_end_after_a_settled_stop(harness: Harness) -> None:
     """ "Skip to the next exercise" goes to Exercise 2; "End for today" ends kindly."""
     h = harness
-    await to_first_card(h)
+    await h.to_first_card()
     await stop_and_settle(h)
     await h.tap("Skip to the next exercise")
     assert h.last().text.split("\n")[1] == "Lying on your right side"
@@ -417,7 +411,7 @@ async def test_two_stops_on_one_stretch_in_a_week_leave_it_out_with_advice(
 ) -> None:
     """Stopped twice on the seated twist this week: see a professional; it is left out."""
     h = harness
-    await to_first_card(h)
+    await h.to_first_card()
     await stop_and_settle(h)
     await h.tap("End for today")
     h.jump(DAY)
@@ -447,7 +441,7 @@ async def test_two_stops_on_one_stretch_in_a_week_leave_it_out_with_advice(
 async def test_an_old_stop_button_after_the_routine_changes_nothing(harness: Harness) -> None:
     """A Stop pressed when nothing runs gets a short notice and what the bot expects."""
     h = harness
-    await to_first_card(h)
+    await h.to_first_card()
     card = h.last()
     await h.send("/cancel")
     await h.process(h.server.user_presses(CHAT, card.message_id, "sc1:stop", check_buttons=False))
@@ -458,7 +452,7 @@ async def test_an_old_stop_button_after_the_routine_changes_nothing(harness: Har
 async def test_a_restart_while_stopped_keeps_the_question(harness: Harness) -> None:
     """The bot restarted after Stop still asks the same question, and the answer counts."""
     h = harness
-    await to_first_card(h)
+    await h.to_first_card()
     await h.tap("⏹ Stop")
     await h.stop()
     await h.start()

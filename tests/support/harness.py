@@ -94,6 +94,13 @@ class Harness:
                 self.clock.advance(1.0)
         self.clock.set(target)
 
+    async def to_first_card(self, chat_id: int = CHAT) -> None:
+        """/start, accept, a clear safety check, warm: the first stretch's card is shown."""
+        await self.send("/start", chat_id)
+        await self.tap(self.content.texts("en").buttons.accept, chat_id)
+        await self.pass_safety_check(chat_id)
+        await self.tap(self.content.texts("en").buttons.warm, chat_id)
+
     async def pass_safety_check(self, chat_id: int = CHAT) -> None:
         """Answer No to every warning sign and tick none of the conditions."""
         buttons = self.content.texts("en").safety.buttons
