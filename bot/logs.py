@@ -55,7 +55,6 @@ def setup_logging(level: str, secrets: tuple[str, ...] = ()) -> RedactingFilter:
     root.setLevel(level)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
-    logging.getLogger("aiosqlite").setLevel(logging.WARNING)
 
     def excepthook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
         sys.stderr.write(redactor.redact("".join(traceback.format_exception(kind, exc, tb))))

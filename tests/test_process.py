@@ -19,6 +19,9 @@ from bot.devtools.http import HttpFront
 from bot.logs import REDACTED, setup_logging
 
 CHAT = 5150
+# How long a real process may take to answer: generous, since CI machines can be busy. A test
+# that passes waits only as long as the answer takes.
+PATIENCE = 10.0
 
 
 @pytest.fixture
@@ -62,7 +65,7 @@ async def test_run_serves_a_user_survives_a_restart_and_never_logs_the_token(
     server.user_sends(CHAT, "/start")
     await server.wait_until(lambda: len(server.texts(CHAT)) == 2, within=10)
     server.user_taps(CHAT, "I understand, continue")
-    await server.wait_until(lambda: server.last(CHAT).text.startswith("1 of 6"))
+    await server.wait_until(lambda: server.last(CHAT).text.startswith("1 of 6"), within=PATIENCE)
     log = await stop_bot(process)
 
     # The safety check goes on where it was after the restart.
@@ -73,9 +76,11 @@ async def test_run_serves_a_user_survives_a_restart_and_never_logs_the_token(
 
     for number in range(2, 7):
         server.user_taps(CHAT, "No")
-        await server.wait_until(asking(number))
+        await server.wait_until(asking(number), within=PATIENCE)
     server.user_taps(CHAT, "None of these")
-    await server.wait_until(lambda: server.last(CHAT).text.startswith("First, warm up"))
+    await server.wait_until(
+        lambda: server.last(CHAT).text.startswith("First, warm up"), within=PATIENCE
+    )
     assert server.last(CHAT).button_texts == ["I'm warm", "Not yet, guide me"]
     log += await stop_bot(process)
 

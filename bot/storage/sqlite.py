@@ -1,24 +1,35 @@
-"""The embedded default store: one SQLite file (or ':memory:') through aiosqlite.
+"""The embedded default store: one SQLite file (or ':memory:').
 
 A chat's routine timer is simply its row's `wake_at` (indexed), written in the same statement
 as the state it belongs to, so start-up re-arms every timer by reading that index. The schema
 is the numbered SQL files in schema/, applied in order at open; a release only adds.
+
+SQLite runs on the event loop's thread: a statement on a small indexed table takes
+microseconds, far less than a hop to a worker thread and back (aiosqlite made about 25 such
+hops per routine step, most of the bot's CPU). Only waiting may not happen on the loop:
+
+- Reads have a connection of their own. In WAL mode a reader never waits for a writer.
+- A write transaction tries to take the write lock without waiting. When another program holds
+  it (an operator's shell, a backup), the wait for it (up to `busy_timeout`) moves to a worker
+  thread, and the loop goes on serving other chats.
+- Checkpoints (copying the WAL back into the database, with an fsync) run on that worker thread
+  too, never inside a commit on the loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from datetime import time
 from importlib import resources
 from pathlib import Path
 from typing import Any
-
-import aiosqlite
 
 from bot.core.events import Record
 from bot.core.reminder_types import Draft, Reminder
@@ -53,9 +64,22 @@ def _migrations() -> tuple[str, ...]:
 # The schema, one SQL script per version (schema/0001_*.sql, ...).
 MIGRATIONS = _migrations()
 
-
-# Whether this task is inside `SqliteStore.write()`: a write within it joins that transaction.
+# Whether this task is inside `SqliteStore.write()`: a write within it joins that transaction,
+# and a read within it sees what the transaction wrote so far.
 _IN_WRITE: ContextVar[bool] = ContextVar("stretchbot_in_write", default=False)
+
+# Commits after which a checkpoint runs on the worker thread (a commit adds a few pages to the
+# WAL; SQLite's own default is a checkpoint per 1,000 pages).
+CHECKPOINT_EVERY = 200
+# A read that finds the database locked (rare in WAL mode) waits this long on the loop.
+READ_BUSY_MS = 200
+
+Row = tuple[Any, ...]
+
+
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
 
 
 class SqliteStore:
@@ -65,34 +89,73 @@ class SqliteStore:
         self.path = str(path)
         # How long a write waits for a lock held elsewhere (a backup, an operator's shell).
         self.busy_timeout = busy_timeout
-        self._db: aiosqlite.Connection | None = None
-        # One connection serves every chat: a transaction is one task's at a time.
+        self._writer: sqlite3.Connection | None = None
+        self._reader: sqlite3.Connection | None = None
+        self._worker: ThreadPoolExecutor | None = None
+        self._checkpoint: asyncio.Future[None] | None = None
+        self._commits = 0
+        # One write connection serves every chat: a transaction is one task's at a time.
         self._write_lock = asyncio.Lock()
         self.chats = SqliteChats(self)
         self.reminders = SqliteReminders(self)
         self.safety_log = SqliteSafetyLog(self)
 
+    # --- connections ----------------------------------------------------------------------
+
     @property
-    def db(self) -> aiosqlite.Connection:
-        if self._db is None:
+    def db(self) -> sqlite3.Connection:
+        """The connection for this task: the writer's inside `write()`, else the reader's."""
+        connection = self._writer if _IN_WRITE.get() else self._reader
+        if connection is None:
             raise RuntimeError("the store is not open")
-        return self._db
+        return connection
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        try:
+            row: Row | None = self.db.execute(sql, params).fetchone()
+        except sqlite3.OperationalError as exc:
+            if _busy(exc):
+                raise StoreUnavailable(f"{self.path}: {exc}") from exc
+            raise
+        return row
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        try:
+            rows: list[Row] = self.db.execute(sql, params).fetchall()
+        except sqlite3.OperationalError as exc:
+            if _busy(exc):
+                raise StoreUnavailable(f"{self.path}: {exc}") from exc
+            raise
+        return rows
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        """A write statement: only inside `write()`."""
+        if not _IN_WRITE.get():
+            raise RuntimeError("a write outside SqliteStore.write()")
+        return self.db.execute(sql, params)
 
     async def open(self) -> None:
-        if self.path != ":memory:":
+        memory = self.path == ":memory:"
+        if not memory:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        # Autocommit mode: a transaction is exactly what write() begins and ends.
-        self._db = await aiosqlite.connect(
-            self.path, isolation_level=None, timeout=self.busy_timeout
-        )
-        await self.db.execute("PRAGMA journal_mode=WAL")
-        await self.db.execute("PRAGMA synchronous=NORMAL")
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stretchbot-sqlite")
+        # Autocommit mode: a transaction is exactly what write() begins and ends. The writer
+        # is used by the worker thread while it waits for a lock, never by two at once.
+        self._writer = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._writer.execute("PRAGMA busy_timeout = 0")
+        self._writer.execute("PRAGMA journal_mode=WAL")
+        self._writer.execute("PRAGMA synchronous=NORMAL")
+        self._writer.execute("PRAGMA wal_autocheckpoint = 0")  # see _after_commit
+        # ':memory:' is one database per connection, and nobody else can lock it.
+        self._reader = self._writer if memory else sqlite3.connect(self.path, isolation_level=None)
+        if not memory:
+            self._reader.execute(f"PRAGMA busy_timeout = {READ_BUSY_MS}")
         await self._migrate()
 
     async def _migrate(self) -> None:
-        await self.db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER)")
-        async with self.db.execute("SELECT MAX(version) FROM schema_version") as cur:
-            row = await cur.fetchone()
+        async with self.write():
+            self.run("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER)")
+            row = self.one("SELECT MAX(version) FROM schema_version")
         current = int(row[0]) if row and row[0] is not None else 0
         if current > len(MIGRATIONS):
             raise RuntimeError(
@@ -103,8 +166,8 @@ class SqliteStore:
             log.info("migrating database to schema %d", version)
             async with self.write():
                 for statement in _statements(script):
-                    await self.db.execute(statement)
-                await self.db.execute("INSERT INTO schema_version VALUES (?)", (version,))
+                    self.run(statement)
+                self.run("INSERT INTO schema_version VALUES (?)", (version,))
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[None]:
@@ -113,29 +176,87 @@ class SqliteStore:
             yield
             return
         async with self._write_lock:
+            writer = self._writer
+            if writer is None:
+                raise RuntimeError("the store is not open")
+            await self._begin(writer)
             token = _IN_WRITE.set(True)
             try:
                 try:
-                    await self.db.execute("BEGIN IMMEDIATE")
-                except sqlite3.OperationalError as exc:
-                    raise StoreUnavailable(f"{self.path}: {exc}") from exc
-                try:
                     yield
                 except BaseException:
-                    await self.db.execute("ROLLBACK")
+                    writer.execute("ROLLBACK")
                     raise
                 try:
-                    await self.db.execute("COMMIT")
+                    writer.execute("COMMIT")
                 except sqlite3.OperationalError as exc:
-                    await self.db.execute("ROLLBACK")
+                    writer.execute("ROLLBACK")
                     raise StoreUnavailable(f"{self.path}: {exc}") from exc
             finally:
                 _IN_WRITE.reset(token)
+        self._after_commit()
+
+    async def _begin(self, writer: sqlite3.Connection) -> None:
+        """Take the write lock: at once when it is free, else wait for it on the worker."""
+        try:
+            writer.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if not _busy(exc):
+                raise StoreUnavailable(f"{self.path}: {exc}") from exc
+        assert self._worker is not None
+        waiting = asyncio.get_running_loop().run_in_executor(
+            self._worker, self._begin_waiting, writer
+        )
+        try:
+            await asyncio.shield(waiting)
+        except sqlite3.OperationalError as exc:
+            raise StoreUnavailable(f"{self.path}: {exc}") from exc
+        except asyncio.CancelledError:
+            # The worker still holds the writer: keep the lock until it lets go, and give back
+            # a transaction nobody will finish.
+            with contextlib.suppress(sqlite3.Error):
+                await waiting
+                writer.execute("ROLLBACK")
+            raise
+
+    def _begin_waiting(self, writer: sqlite3.Connection) -> None:
+        writer.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+        try:
+            writer.execute("BEGIN IMMEDIATE")
+        finally:
+            writer.execute("PRAGMA busy_timeout = 0")
+
+    def _after_commit(self) -> None:
+        """Every so many commits, a checkpoint on the worker (never two at once)."""
+        self._commits += 1
+        if self.path == ":memory:" or self._worker is None or self._commits % CHECKPOINT_EVERY:
+            return
+        if self._checkpoint is None or self._checkpoint.done():
+            loop = asyncio.get_running_loop()
+            self._checkpoint = loop.run_in_executor(self._worker, self._run_checkpoint)
+
+    def _run_checkpoint(self) -> None:
+        """Copy the WAL back into the database (PASSIVE: never waits for a reader or writer)."""
+        try:
+            connection = sqlite3.connect(self.path, isolation_level=None)
+            try:
+                connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            finally:
+                connection.close()
+        except sqlite3.Error as exc:
+            log.warning("a checkpoint of %s did not run: %s", self.path, exc)
 
     async def close(self) -> None:
-        if self._db is not None:
-            await self._db.close()
-            self._db = None
+        if self._checkpoint is not None:
+            await asyncio.wait([self._checkpoint])
+            self._checkpoint = None
+        for connection in {id(c): c for c in (self._reader, self._writer) if c}.values():
+            connection.close()
+        self._reader = self._writer = None
+        if self._worker is not None:
+            self._worker.shutdown(wait=True)
+            self._worker = None
 
 
 def _statements(script: str) -> list[str]:
@@ -151,12 +272,11 @@ class SqliteChats:
         self._store = store
 
     async def load(self, chat_id: int) -> ChatState:
-        async with self._store.db.execute(
+        row = self._store.one(
             "SELECT locale, consent_version, consent_at, declined_at, routine, safety, "
             "reminders_paused, timezone, last_press FROM chats WHERE chat_id = ?",
             (chat_id,),
-        ) as cur:
-            row = await cur.fetchone()
+        )
         if row is None:
             return ChatState()
         return ChatState(
@@ -173,7 +293,7 @@ class SqliteChats:
 
     async def save(self, chat_id: int, state: ChatState, now: float) -> None:
         async with self._store.write():
-            await self._store.db.execute(
+            self._store.run(
                 "INSERT INTO chats (chat_id, locale, consent_version, consent_at, declined_at, "
                 "routine, wake_at, safety, reminders_paused, last_press, updated_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -200,7 +320,7 @@ class SqliteChats:
 
     async def set_active(self, chat_id: int, active: bool, now: float) -> None:
         async with self._store.write():
-            await self._store.db.execute(
+            self._store.run(
                 "INSERT INTO chats (chat_id, active, updated_at) VALUES (?, ?, ?) "
                 "ON CONFLICT (chat_id) DO UPDATE SET active = excluded.active, "
                 "updated_at = excluded.updated_at",
@@ -208,19 +328,15 @@ class SqliteChats:
             )
 
     async def is_active(self, chat_id: int) -> bool:
-        async with self._store.db.execute(
-            "SELECT active FROM chats WHERE chat_id = ?", (chat_id,)
-        ) as cur:
-            row = await cur.fetchone()
+        row = self._store.one("SELECT active FROM chats WHERE chat_id = ?", (chat_id,))
         return row is None or bool(row[0])
 
     async def settings(self, chat_id: int) -> ChatSettings:
-        async with self._store.db.execute(
+        row = self._store.one(
             "SELECT locale, timezone, draft, reminders_paused, wake_at IS NOT NULL "
             "FROM chats WHERE chat_id = ?",
             (chat_id,),
-        ) as cur:
-            row = await cur.fetchone()
+        )
         if row is None:
             return ChatSettings()
         return ChatSettings(row[0], row[1], load_draft(row[2]), bool(row[3]), bool(row[4]))
@@ -229,7 +345,7 @@ class SqliteChats:
         self, chat_id: int, timezone: str | None, draft: Draft, now: float
     ) -> None:
         async with self._store.write():
-            await self._store.db.execute(
+            self._store.run(
                 "INSERT INTO chats (chat_id, timezone, draft, updated_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (chat_id) DO UPDATE SET timezone = excluded.timezone, "
                 "draft = excluded.draft, updated_at = excluded.updated_at",
@@ -237,17 +353,14 @@ class SqliteChats:
             )
 
     async def pending(self, chat_id: int) -> tuple[tuple[Pending, ...], float | None]:
-        async with self._store.db.execute(
-            "SELECT pending, pending_at FROM chats WHERE chat_id = ?", (chat_id,)
-        ) as cur:
-            row = await cur.fetchone()
+        row = self._store.one("SELECT pending, pending_at FROM chats WHERE chat_id = ?", (chat_id,))
         return ((), None) if row is None else (load_pending(row[0]), row[1])
 
     async def set_pending(
         self, chat_id: int, effects: tuple[Pending, ...], at: float | None
     ) -> None:
         async with self._store.write():
-            await self._store.db.execute(
+            self._store.run(
                 "INSERT INTO chats (chat_id, pending, pending_at, updated_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (chat_id) DO UPDATE SET pending = excluded.pending, "
                 "pending_at = excluded.pending_at",
@@ -256,13 +369,12 @@ class SqliteChats:
 
     async def wakes_due(self, now: float, limit: int = 500) -> list[Due]:
         """Chats whose routine timer is due, or whose effects wait to be shown."""
-        async with self._store.db.execute(
+        rows = self._store.all(
             "SELECT chat_id, wake_at, pending_at FROM chats "
             "WHERE wake_at <= ? OR pending_at <= ? "
             "ORDER BY MIN(COALESCE(wake_at, pending_at), COALESCE(pending_at, wake_at)) LIMIT ?",
             (now, now, limit),
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         return [
             Due(
                 int(r[0]),
@@ -273,11 +385,10 @@ class SqliteChats:
         ]
 
     async def next_wake(self) -> float | None:
-        async with self._store.db.execute(
+        row = self._store.one(
             "SELECT MIN(MIN(COALESCE(wake_at, pending_at), COALESCE(pending_at, wake_at))) "
             "FROM chats WHERE wake_at IS NOT NULL OR pending_at IS NOT NULL"
-        ) as cur:
-            row = await cur.fetchone()
+        )
         return None if row is None or row[0] is None else float(row[0])
 
 
@@ -302,20 +413,19 @@ class SqliteReminders:
         self._store = store
 
     async def of_chat(self, chat_id: int) -> tuple[Reminder, ...]:
-        async with self._store.db.execute(
+        rows = self._store.all(
             "SELECT id, local_time, days, next_due, snooze_at, retry_at, retry_of "
             "FROM reminders WHERE chat_id = ? ORDER BY local_time, id",
             (chat_id,),
-        ) as cur:
-            return tuple(_reminder(r) for r in await cur.fetchall())
+        )
+        return tuple(_reminder(r) for r in rows)
 
     async def add(self, chat_id: int, reminder: Reminder, now: float) -> int:
         async with self._store.write():
-            db = self._store.db
-            await db.execute(
+            self._store.run(
                 "INSERT OR IGNORE INTO chats (chat_id, updated_at) VALUES (?, ?)", (chat_id, now)
             )
-            cur = await db.execute(
+            cur = self._store.run(
                 "INSERT INTO reminders (chat_id, local_time, days, next_due, snooze_at, "
                 "created_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (
@@ -332,14 +442,14 @@ class SqliteReminders:
 
     async def delete(self, chat_id: int, reminder_id: int) -> None:
         async with self._store.write():
-            await self._store.db.execute(
+            self._store.run(
                 "DELETE FROM reminders WHERE chat_id = ? AND id = ?", (chat_id, reminder_id)
             )
 
     async def update(self, before: Reminder, after: Reminder) -> bool:
         """Move a reminder on only if nobody else did since `before` was read (a claim)."""
         async with self._store.write():
-            cur = await self._store.db.execute(
+            cur = self._store.run(
                 "UPDATE reminders SET next_due = ?, snooze_at = ?, retry_at = ?, retry_of = ? "
                 "WHERE id = ? AND next_due = ? AND snooze_at IS ? AND retry_at IS ?",
                 (
@@ -357,7 +467,7 @@ class SqliteReminders:
 
     async def due(self, now: float, limit: int = 1000) -> list[tuple[int, Reminder]]:
         """Reminders of active, unpaused chats whose time, snooze or retry has come."""
-        async with self._store.db.execute(
+        rows = self._store.all(
             "SELECT r.id, r.local_time, r.days, r.next_due, r.snooze_at, r.retry_at, "
             "r.retry_of, r.chat_id FROM reminders r JOIN chats c ON c.chat_id = r.chat_id "
             "WHERE c.active = 1 AND c.reminders_paused = 0 "
@@ -365,17 +475,16 @@ class SqliteReminders:
             "ORDER BY MIN(r.next_due, COALESCE(r.snooze_at, r.next_due), "
             "COALESCE(r.retry_at, r.next_due)), r.id LIMIT ?",
             (now, now, now, limit),
-        ) as cur:
-            return [(int(r[7]), _reminder(r)) for r in await cur.fetchall()]
+        )
+        return [(int(r[7]), _reminder(r)) for r in rows]
 
     async def next_due_at(self) -> float | None:
-        async with self._store.db.execute(
+        row = self._store.one(
             "SELECT MIN(MIN(r.next_due, COALESCE(r.snooze_at, r.next_due), "
             "COALESCE(r.retry_at, r.next_due))) "
             "FROM reminders r JOIN chats c ON c.chat_id = r.chat_id "
             "WHERE c.active = 1 AND c.reminders_paused = 0"
-        ) as cur:
-            row = await cur.fetchone()
+        )
         return None if row is None or row[0] is None else float(row[0])
 
 
@@ -387,7 +496,7 @@ class SqliteSafetyLog:
 
     async def record(self, chat_id: int, at: float, record: Record) -> None:
         async with self._store.write():
-            await self._store.db.execute(
+            self._store.run(
                 "INSERT INTO safety_log (chat_id, at, kind, answer, exercise, side) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (chat_id, at, record.kind, record.answer, record.exercise, record.side),
