@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
+from dataclasses import replace
 from datetime import time
 from pathlib import Path
 
 import pytest
 
 from bot.core.reminder_types import Draft
-from bot.core.state import Phase
+from bot.core.state import ChatState, Phase
 from bot.core.times import WEEKDAYS
-from bot.storage import MIGRATIONS, SqliteStore
+from bot.storage import MIGRATIONS, SqliteStore, StoreUnavailable
 
 
 def old_database(path: Path, schema: int) -> None:
@@ -79,4 +81,59 @@ async def test_a_database_newer_than_the_bot_is_refused(tmp_path: Path) -> None:
         with pytest.raises(RuntimeError, match="newer than this version of the bot knows"):
             await store.open()
     finally:
+        await store.close()
+
+
+async def test_a_write_waiting_for_a_lock_held_elsewhere_leaves_the_bot_serving(
+    tmp_path: Path,
+) -> None:
+    """While an operator's shell holds the write lock, reads go on at once, a write waits (off
+    the event loop) and lands when the lock is let go, or gives up cleanly after its timeout."""
+    path = tmp_path / "locked.sqlite3"
+    store = SqliteStore(path, busy_timeout=2.0)
+    await store.open()
+    try:
+        state = await store.chats.load(7)
+        await store.chats.save(7, replace(state, locale="en"), 1.0)
+        shell = sqlite3.connect(path, isolation_level=None)
+        shell.execute("BEGIN EXCLUSIVE")
+        waiting = asyncio.create_task(store.chats.save(7, replace(state, locale="de"), 2.0))
+        await asyncio.sleep(0.05)
+        assert not waiting.done()
+        # The loop is free: another chat's state is read meanwhile.
+        assert (await store.chats.load(7)).locale == "en"
+        shell.execute("ROLLBACK")
+        await asyncio.wait_for(waiting, timeout=2.0)
+        assert (await store.chats.load(7)).locale == "de"
+
+        # A write that is given up (its task cancelled) leaves no transaction half open.
+        shell.execute("BEGIN EXCLUSIVE")
+        given_up = asyncio.create_task(store.chats.save(7, replace(state, locale="fr"), 3.0))
+        await asyncio.sleep(0.05)
+        given_up.cancel()
+        await asyncio.sleep(0.05)
+        shell.execute("ROLLBACK")
+        with pytest.raises(asyncio.CancelledError):
+            await given_up
+        await store.chats.save(7, replace(state, locale="es"), 4.0)
+        assert (await store.chats.load(7)).locale == "es"
+        shell.close()
+    finally:
+        await store.close()
+
+
+async def test_a_lock_held_past_the_timeout_is_a_clear_unavailable(tmp_path: Path) -> None:
+    path = tmp_path / "locked.sqlite3"
+    store = SqliteStore(path, busy_timeout=0.1)
+    await store.open()
+    shell = sqlite3.connect(path, isolation_level=None)
+    try:
+        shell.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(StoreUnavailable, match="locked"):
+            await store.chats.save(7, ChatState(locale="en"), 1.0)
+        shell.execute("ROLLBACK")
+        await store.chats.save(7, ChatState(locale="en"), 2.0)
+        assert (await store.chats.load(7)).locale == "en"
+    finally:
+        shell.close()
         await store.close()
