@@ -164,16 +164,19 @@ def test_a_hold_counts_down_every_5_s_with_cues_then_rests(routine: Routine) -> 
     state, _ = routine.advance(state, Press(Action.WARM), T0)
     state, effects = run_hold(routine, state, T0)
     texts = [e.text for e in sends(effects)]
-    assert texts[0].startswith("Hold it: 30 seconds.")
-    assert texts[1] == "⏱ 30 s left · Right knee bent"
+    # One message starts the hold: the countdown, which says what to hold.
+    assert texts[0] == (
+        "⏱ 30 s left · Right knee bent\nHold the stretch: Exercise 1: seated twist."
+    )
     hold = routine.content.texts("en").hold
-    assert texts[2:] == [
+    assert texts[1:3] == [
         hold.cues["halfway"],
         hold.cues["ten_seconds_left"].format(seconds_left=10),
-        hold.finished,
-        texts[-1],
     ]
-    assert "Get ready for the next one: Exercise 1: seated twist, Left knee bent." in texts[-1]
+    # The release and the rest are one message.
+    (release,) = texts[3:]
+    assert release.startswith(hold.finished + "\n\nRest for 15 seconds.")
+    assert "Get ready for the next one: Exercise 1: seated twist, Left knee bent." in release
     edits = [e.text.split(" s left")[0] for e in effects if isinstance(e, Edit)]
     assert edits == ["⏱ 25", "⏱ 20", "⏱ 15", "⏱ 10", "⏱ 5", "⏱ 0"]
     assert state.routine is not None and state.routine.phase == Phase.REST
@@ -217,7 +220,10 @@ def test_a_hold_that_ended_while_the_bot_was_away_is_reported_and_the_routine_go
     assert state.wake_at is not None
     state, effects = routine.advance(state, Wake(state.wake_at), T0 + 600)
     texts = [e.text for e in sends(effects)]
-    assert "your hold (Exercise 1: seated twist, Right knee bent) is over" in texts[0]
+    assert texts[0].startswith(
+        "Sorry, I'm late: your hold (Exercise 1: seated twist, Right knee bent) is over."
+    )
+    assert "Rest for 15 seconds" in texts[0]
     assert not any("Halfway" in t for t in texts)
     assert state.routine is not None and state.routine.phase == Phase.REST
 
@@ -267,7 +273,7 @@ def test_speed_shortens_real_time_but_not_what_the_user_reads(content: Content) 
     state, effects = fast.advance(state, Press(Action.START_HOLD, 0), T0)
     assert state.routine is not None and state.routine.ends_at == T0 + 3
     assert state.wake_at == T0 + 0.5
-    assert sends(effects)[1].text.startswith("⏱ 30 s left")
+    assert sends(effects)[0].text.startswith("⏱ 30 s left")
 
 
 def test_routine_progress_survives_a_round_trip_through_storage_json(routine: Routine) -> None:

@@ -280,11 +280,10 @@ class Exercise(_Frozen):
 
 class Hold(_Frozen):
     card: Annotated[str, _text("name", "side", "about", "instructions")]
-    started: Annotated[str, _text("name", "side", "seconds")]
     countdown: Annotated[str, _text("name", "side", "seconds_left")]
     stopped: Annotated[str, _text("name", "side")]
     finished: Annotated[str, _text("name", "side")]
-    ended_while_away: Annotated[str, _text("name", "side")]
+    ended_late: Annotated[str, _text("name", "side")]
     cues: Mapping[str, Annotated[str, _text("seconds_left")]]
 
 

@@ -41,8 +41,8 @@ from bot.core.safety import Rules
 from bot.core.safety_steps import SafetySteps
 from bot.core.state import ChatState, Phase, RoutineState
 
-# A cue or a hold end handled later than this (real seconds) was missed while the bot was
-# away: stale cues are dropped and a finished hold is reported as "ended while you were away".
+# A cue or a hold end handled later than this (real seconds) came too late (the bot was down,
+# or Telegram's budget was full): stale cues are dropped, and a late end says it is late.
 MIN_LATE_TOLERANCE = 2.0
 
 
@@ -287,7 +287,8 @@ class Routine(ConsentSteps, SafetySteps):
         stretch = self.plan.stretches[routine.stretch]
         name, side = self._names(stretch, texts)
         seconds = stretch.hold_seconds
-        out.send(texts.hold.started.format(name=name, side=side, seconds=seconds))
+        # One message starts the hold: its countdown (a hold's messages are what fills
+        # Telegram's budget when many people hold at once; see README, Load).
         out.send(
             texts.hold.countdown.format(name=name, side=side, seconds_left=seconds),
             self._stop_button(texts),
@@ -316,12 +317,17 @@ class Routine(ConsentSteps, SafetySteps):
                 assert routine.countdown_message_id is not None
                 text = texts.hold.countdown.format(name=name, side=side, seconds_left=0)
                 out.effects.append(Edit(routine.countdown_message_id, text))
-            if now - routine.ends_at > self.late_tolerance:
-                out.send(texts.hold.ended_while_away.format(name=name, side=side))
-            else:
-                out.send(texts.hold.finished.format(name=name, side=side))
+            late = now - routine.ends_at > self.late_tolerance
+            ended = texts.hold.ended_late if late else texts.hold.finished
             held = replace(routine, done=(*routine.done, stretch.index))
-            return self._after_hold(replace(state, routine=held), stretch, now, texts, out)
+            return self._after_hold(
+                replace(state, routine=held),
+                stretch,
+                now,
+                texts,
+                out,
+                ended.format(name=name, side=side),
+            )
 
         elapsed = now - routine.started_at
         cues = self.plan.cues_for(stretch)
@@ -363,23 +369,26 @@ class Routine(ConsentSteps, SafetySteps):
         return texts.done.format(count=len(done), exercises="\n".join(items))
 
     def _after_hold(
-        self, state: ChatState, stretch: Stretch, now: float, texts: Texts, out: Out
+        self, state: ChatState, stretch: Stretch, now: float, texts: Texts, out: Out, ended: str
     ) -> ChatState:
+        """The hold is over (`ended` says so): the rest before the next stretch, or the end.
+
+        The release and the rest are one message, one notification."""
         done = _routine(state).done
         following = self._following(state, stretch.index, now)
         if following is None:
+            out.send(ended)
             out.send(self._summary(done, texts))
             out.effects.append(Finished())
             return replace(state, routine=None)
         if self.plan.rest_seconds == 0:
+            out.send(ended)
             return self._show_stretch(state, following, texts, out)
         next_name, next_side = self._names(self.plan.stretches[following], texts)
-        out.send(
-            texts.rest.text.format(
-                seconds=self.plan.rest_seconds, next_name=next_name, next_side=next_side
-            ),
-            self._stop_button(texts),
+        rest = texts.rest.text.format(
+            seconds=self.plan.rest_seconds, next_name=next_name, next_side=next_side
         )
+        out.send(f"{ended}\n\n{rest}", self._stop_button(texts))
         ends_at = now + self.plan.real(self.plan.rest_seconds)
         routine = RoutineState(
             Phase.REST,
