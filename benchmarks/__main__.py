@@ -162,9 +162,10 @@ async def holds_scenario(content: Content, users: int, speed: float) -> Figures:
         def listen(event: Event) -> None:
             if event.kind != "sent" or event.message is None or event.chat_id is None:
                 return
-            # A release handled over 2 s late says "I was away, and your hold is over".
-            away = en.hold.ended_while_away.split("{", 1)[0]
-            if event.message.text == en.hold.finished or event.message.text.startswith(away):
+            # The release opens the rest's message; one handled late says it is late.
+            late = en.hold.ended_late.split("{", 1)[0]
+            text = event.message.text
+            if text.startswith(en.hold.finished) or text.startswith(late):
                 released.setdefault(event.chat_id, time.time())
             elif event.message.text == en.hold.cues["halfway"]:
                 halfway.setdefault(event.chat_id, time.time())

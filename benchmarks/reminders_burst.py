@@ -69,7 +69,7 @@ async def hold_through_the_burst(
             if e.kind == "sent"
             and e.chat_id == holder
             and e.message
-            and e.message.text == en.hold.finished
+            and e.message.text.startswith(en.hold.finished)
             else None
         )
     )

@@ -317,8 +317,8 @@ class Routine(ConsentSteps, SafetySteps):
                 assert routine.countdown_message_id is not None
                 text = texts.hold.countdown.format(name=name, side=side, seconds_left=0)
                 out.effects.append(Edit(routine.countdown_message_id, text))
-            late = now - routine.ends_at > self.late_tolerance
-            ended = texts.hold.ended_late if late else texts.hold.finished
+            too_late = now - routine.ends_at > self.late_tolerance
+            ended = texts.hold.ended_late if too_late else texts.hold.finished
             held = replace(routine, done=(*routine.done, stretch.index))
             return self._after_hold(
                 replace(state, routine=held),
