@@ -153,12 +153,13 @@ class Runner:
     async def deliver(self, chat_id: int) -> bool:
         """Show what earlier steps of a chat left to show; True when nothing is left."""
         async with self.locked(chat_id):
-            return await self._flush(chat_id)
+            return not await self._flush(chat_id)
 
     async def _handle(
         self, conversation: Conversation[S, E], chat_id: int, event: E, locale: str | None
     ) -> tuple[Shown, list[FollowUp]]:
-        await self._flush(chat_id)  # what earlier steps left goes first, in order
+        # What earlier steps left goes first, in order; usually there is nothing.
+        queued = await self._flush(chat_id)
         before = await conversation.load(chat_id, locale)
         now = self.clock.now()
         state, effects = conversation.advance(before, event, now)
@@ -176,28 +177,34 @@ class Runner:
                 if isinstance(effect, Record):
                     await self.store.safety_log.record(chat_id, now, effect)
             if outbox:
-                queued, _ = await chats.pending(chat_id)
                 await chats.set_pending(chat_id, queued + outbox, now)
         if moved:
             self.timers_changed()
-        await self._flush(chat_id)
+        if outbox or queued:
+            await self._flush(chat_id, queued + outbox)
         return shown, conversation.follow_ups(before, state, effects)
 
-    async def _flush(self, chat_id: int) -> bool:
-        """Send the chat's outbox in order, striking each effect as it goes out."""
+    async def _flush(
+        self, chat_id: int, queue: tuple[Pending, ...] | None = None
+    ) -> tuple[Pending, ...]:
+        """Send the chat's outbox in order, striking each effect as it goes out; return what
+        is left (nothing, unless Telegram is away). `queue`: the outbox as just stored."""
         chats = self.store.chats
-        queue, _ = await chats.pending(chat_id)
+        if queue is None:
+            queue, _ = await chats.pending(chat_id)
         if not queue:
-            return True
+            return ()
         left = list(queue)
+        marked = False  # left[0] was marked tried by this flush (not by one that was cut off)
         while left:
             effect = left[0]
-            if effect.kind == "send" and effect.attempted:  # it may have gone: never twice
-                left.pop(0)
+            if effect.kind == "send" and effect.attempted and not marked:
+                left.pop(0)  # it may have gone: never twice
                 continue
-            if effect.kind == "send":
+            if effect.kind == "send" and not effect.attempted:
                 left[0] = replace(effect, attempted=True)
                 await chats.set_pending(chat_id, tuple(left), self.clock.now())
+            marked = False
             try:
                 message_id = await self._show(chat_id, effect)
             except ChatUnreachable:
@@ -205,7 +212,7 @@ class Runner:
                 await chats.set_pending(chat_id, (), None)
                 await chats.set_active(chat_id, False, self.clock.now())
                 await self.chat_gone(chat_id, self.clock.now())
-                return True
+                return ()
             except OutboxUnavailable as exc:
                 if effect.kind == "send" and exc.maybe_delivered:
                     log.warning("a message to chat %s may not have arrived: %s", chat_id, exc)
@@ -215,12 +222,12 @@ class Runner:
                     log.warning("an edit in chat %s failed: %s", chat_id, exc)
                     left.pop(0)
                     continue
-                left[0] = effect  # not sent: it goes again, first
+                left[0] = replace(effect, attempted=False)  # not sent: it goes again, first
                 retry_at = self.clock.now() + RETRY_PENDING
                 await chats.set_pending(chat_id, tuple(left), retry_at)
                 log.warning("chat %s: Telegram unavailable (%s); trying again", chat_id, exc)
                 self.timers_changed()
-                return False
+                return tuple(left)
             except Exception:  # a message Telegram refuses is dropped, never retried for ever
                 log.exception("an effect for chat %s was refused; dropped", chat_id)
                 left.pop(0)
@@ -229,8 +236,13 @@ class Runner:
             if effect.countdown and message_id is not None:
                 await chats.set_pending(chat_id, tuple(left), self.clock.now())
                 await self.countdown_shown(chat_id, message_id, self.clock.now())
+            elif left and left[0].kind == "send" and not left[0].attempted:
+                # One write strikes this effect and marks the next as tried.
+                left[0] = replace(left[0], attempted=True)
+                await chats.set_pending(chat_id, tuple(left), self.clock.now())
+                marked = True
         await chats.set_pending(chat_id, (), None)
-        return True
+        return ()
 
     async def _show(self, chat_id: int, effect: Pending) -> int | None:
         buttons = tuple(_button(label, data, row) for label, data, row in effect.buttons)

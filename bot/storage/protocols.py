@@ -47,6 +47,7 @@ class ChatSettings:
     draft: Draft = field(default_factory=Draft)
     reminders_paused: bool = False
     routine_running: bool = False  # a timed step runs: a hold, a rest, the warm-up guide
+    active: bool = True  # False once the user blocked the bot, until they come back
 
 
 class ChatStore(Protocol):
@@ -56,7 +57,6 @@ class ChatStore(Protocol):
         ...
 
     async def set_active(self, chat_id: int, active: bool, now: float) -> None: ...
-    async def is_active(self, chat_id: int) -> bool: ...
     async def settings(self, chat_id: int) -> ChatSettings: ...
     async def save_settings(
         self, chat_id: int, timezone: str | None, draft: Draft, now: float

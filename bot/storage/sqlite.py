@@ -198,18 +198,38 @@ class SqliteStore:
 
     async def _begin(self, writer: sqlite3.Connection) -> None:
         """Take the write lock: at once when it is free, else wait for it on the worker."""
+        cursor = await self._at_once_or_waiting(writer, "BEGIN IMMEDIATE")
+        del cursor
+
+    async def statement(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        """One write statement, atomic by itself (or part of the `write()` it is inside):
+        without a BEGIN and a COMMIT around it."""
+        if _IN_WRITE.get():
+            return self.run(sql, params)
+        async with self._write_lock:
+            writer = self._writer
+            if writer is None:
+                raise RuntimeError("the store is not open")
+            cursor = await self._at_once_or_waiting(writer, sql, params)
+        self._after_commit()
+        return cursor
+
+    async def _at_once_or_waiting(
+        self, writer: sqlite3.Connection, sql: str, params: Sequence[Any] = ()
+    ) -> sqlite3.Cursor:
+        """Run a statement that needs the write lock: on the loop when the lock is free, on the
+        worker (waiting up to `busy_timeout`) when another program holds it."""
         try:
-            writer.execute("BEGIN IMMEDIATE")
-            return
+            return writer.execute(sql, params)
         except sqlite3.OperationalError as exc:
             if not _busy(exc):
                 raise StoreUnavailable(f"{self.path}: {exc}") from exc
         assert self._worker is not None
         waiting = asyncio.get_running_loop().run_in_executor(
-            self._worker, self._begin_waiting, writer
+            self._worker, self._execute_waiting, writer, sql, params
         )
         try:
-            await asyncio.shield(waiting)
+            return await asyncio.shield(waiting)
         except sqlite3.OperationalError as exc:
             raise StoreUnavailable(f"{self.path}: {exc}") from exc
         except asyncio.CancelledError:
@@ -217,13 +237,16 @@ class SqliteStore:
             # a transaction nobody will finish.
             with contextlib.suppress(sqlite3.Error):
                 await waiting
-                writer.execute("ROLLBACK")
+                if writer.in_transaction:
+                    writer.execute("ROLLBACK")
             raise
 
-    def _begin_waiting(self, writer: sqlite3.Connection) -> None:
+    def _execute_waiting(
+        self, writer: sqlite3.Connection, sql: str, params: Sequence[Any]
+    ) -> sqlite3.Cursor:
         writer.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
         try:
-            writer.execute("BEGIN IMMEDIATE")
+            return writer.execute(sql, params)
         finally:
             writer.execute("PRAGMA busy_timeout = 0")
 
@@ -292,65 +315,60 @@ class SqliteChats:
         )
 
     async def save(self, chat_id: int, state: ChatState, now: float) -> None:
-        async with self._store.write():
-            self._store.run(
-                "INSERT INTO chats (chat_id, locale, consent_version, consent_at, declined_at, "
-                "routine, wake_at, safety, reminders_paused, last_press, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (chat_id) DO UPDATE SET locale = excluded.locale, "
-                "consent_version = excluded.consent_version, consent_at = excluded.consent_at, "
-                "declined_at = excluded.declined_at, routine = excluded.routine, "
-                "wake_at = excluded.wake_at, safety = excluded.safety, "
-                "reminders_paused = excluded.reminders_paused, last_press = excluded.last_press, "
-                "updated_at = excluded.updated_at",
-                (
-                    chat_id,
-                    state.locale,
-                    state.consent_version,
-                    state.consent_at,
-                    state.declined_at,
-                    dump_routine(state.routine),
-                    state.wake_at,
-                    dump_safety(state.safety),
-                    int(state.reminders_paused),
-                    state.last_press,
-                    now,
-                ),
-            )
+        await self._store.statement(
+            "INSERT INTO chats (chat_id, locale, consent_version, consent_at, declined_at, "
+            "routine, wake_at, safety, reminders_paused, last_press, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (chat_id) DO UPDATE SET locale = excluded.locale, "
+            "consent_version = excluded.consent_version, consent_at = excluded.consent_at, "
+            "declined_at = excluded.declined_at, routine = excluded.routine, "
+            "wake_at = excluded.wake_at, safety = excluded.safety, "
+            "reminders_paused = excluded.reminders_paused, last_press = excluded.last_press, "
+            "updated_at = excluded.updated_at",
+            (
+                chat_id,
+                state.locale,
+                state.consent_version,
+                state.consent_at,
+                state.declined_at,
+                dump_routine(state.routine),
+                state.wake_at,
+                dump_safety(state.safety),
+                int(state.reminders_paused),
+                state.last_press,
+                now,
+            ),
+        )
 
     async def set_active(self, chat_id: int, active: bool, now: float) -> None:
-        async with self._store.write():
-            self._store.run(
-                "INSERT INTO chats (chat_id, active, updated_at) VALUES (?, ?, ?) "
-                "ON CONFLICT (chat_id) DO UPDATE SET active = excluded.active, "
-                "updated_at = excluded.updated_at",
-                (chat_id, int(active), now),
-            )
-
-    async def is_active(self, chat_id: int) -> bool:
-        row = self._store.one("SELECT active FROM chats WHERE chat_id = ?", (chat_id,))
-        return row is None or bool(row[0])
+        await self._store.statement(
+            "INSERT INTO chats (chat_id, active, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (chat_id) DO UPDATE SET active = excluded.active, "
+            "updated_at = excluded.updated_at",
+            (chat_id, int(active), now),
+        )
 
     async def settings(self, chat_id: int) -> ChatSettings:
         row = self._store.one(
-            "SELECT locale, timezone, draft, reminders_paused, wake_at IS NOT NULL "
+            "SELECT locale, timezone, draft, reminders_paused, wake_at IS NOT NULL, active "
             "FROM chats WHERE chat_id = ?",
             (chat_id,),
         )
         if row is None:
             return ChatSettings()
-        return ChatSettings(row[0], row[1], load_draft(row[2]), bool(row[3]), bool(row[4]))
+        return ChatSettings(
+            row[0], row[1], load_draft(row[2]), bool(row[3]), bool(row[4]), bool(row[5])
+        )
 
     async def save_settings(
         self, chat_id: int, timezone: str | None, draft: Draft, now: float
     ) -> None:
-        async with self._store.write():
-            self._store.run(
-                "INSERT INTO chats (chat_id, timezone, draft, updated_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (chat_id) DO UPDATE SET timezone = excluded.timezone, "
-                "draft = excluded.draft, updated_at = excluded.updated_at",
-                (chat_id, timezone, dump_draft(draft), now),
-            )
+        await self._store.statement(
+            "INSERT INTO chats (chat_id, timezone, draft, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (chat_id) DO UPDATE SET timezone = excluded.timezone, "
+            "draft = excluded.draft, updated_at = excluded.updated_at",
+            (chat_id, timezone, dump_draft(draft), now),
+        )
 
     async def pending(self, chat_id: int) -> tuple[tuple[Pending, ...], float | None]:
         row = self._store.one("SELECT pending, pending_at FROM chats WHERE chat_id = ?", (chat_id,))
@@ -359,13 +377,12 @@ class SqliteChats:
     async def set_pending(
         self, chat_id: int, effects: tuple[Pending, ...], at: float | None
     ) -> None:
-        async with self._store.write():
-            self._store.run(
-                "INSERT INTO chats (chat_id, pending, pending_at, updated_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (chat_id) DO UPDATE SET pending = excluded.pending, "
-                "pending_at = excluded.pending_at",
-                (chat_id, dump_pending(effects), at if effects else None, at or 0.0),
-            )
+        await self._store.statement(
+            "INSERT INTO chats (chat_id, pending, pending_at, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (chat_id) DO UPDATE SET pending = excluded.pending, "
+            "pending_at = excluded.pending_at",
+            (chat_id, dump_pending(effects), at if effects else None, at or 0.0),
+        )
 
     async def wakes_due(self, now: float, limit: int = 500) -> list[Due]:
         """Chats whose routine timer is due, or whose effects wait to be shown."""
@@ -441,29 +458,27 @@ class SqliteReminders:
             return cur.lastrowid
 
     async def delete(self, chat_id: int, reminder_id: int) -> None:
-        async with self._store.write():
-            self._store.run(
-                "DELETE FROM reminders WHERE chat_id = ? AND id = ?", (chat_id, reminder_id)
-            )
+        await self._store.statement(
+            "DELETE FROM reminders WHERE chat_id = ? AND id = ?", (chat_id, reminder_id)
+        )
 
     async def update(self, before: Reminder, after: Reminder) -> bool:
         """Move a reminder on only if nobody else did since `before` was read (a claim)."""
-        async with self._store.write():
-            cur = self._store.run(
-                "UPDATE reminders SET next_due = ?, snooze_at = ?, retry_at = ?, retry_of = ? "
-                "WHERE id = ? AND next_due = ? AND snooze_at IS ? AND retry_at IS ?",
-                (
-                    after.next_due,
-                    after.snooze_at,
-                    after.retry_at,
-                    after.retry_of,
-                    before.id,
-                    before.next_due,
-                    before.snooze_at,
-                    before.retry_at,
-                ),
-            )
-            return cur.rowcount == 1
+        cur = await self._store.statement(
+            "UPDATE reminders SET next_due = ?, snooze_at = ?, retry_at = ?, retry_of = ? "
+            "WHERE id = ? AND next_due = ? AND snooze_at IS ? AND retry_at IS ?",
+            (
+                after.next_due,
+                after.snooze_at,
+                after.retry_at,
+                after.retry_of,
+                before.id,
+                before.next_due,
+                before.snooze_at,
+                before.retry_at,
+            ),
+        )
+        return cur.rowcount == 1
 
     async def due(self, now: float, limit: int = 1000) -> list[tuple[int, Reminder]]:
         """Reminders of active, unpaused chats whose time, snooze or retry has come."""
@@ -495,9 +510,8 @@ class SqliteSafetyLog:
         self._store = store
 
     async def record(self, chat_id: int, at: float, record: Record) -> None:
-        async with self._store.write():
-            self._store.run(
-                "INSERT INTO safety_log (chat_id, at, kind, answer, exercise, side) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (chat_id, at, record.kind, record.answer, record.exercise, record.side),
-            )
+        await self._store.statement(
+            "INSERT INTO safety_log (chat_id, at, kind, answer, exercise, side) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (chat_id, at, record.kind, record.answer, record.exercise, record.side),
+        )

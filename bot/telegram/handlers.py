@@ -49,6 +49,7 @@ from bot.core.reminder_types import (
 )
 from bot.runtime.conversations import ReminderConversation, RoutineConversation
 from bot.runtime.runner import Runner, Shown
+from bot.storage import ChatSettings
 from bot.telegram.guards import Duplicates, FloodGuard
 
 log = logging.getLogger(__name__)
@@ -211,28 +212,30 @@ class Handlers:
                 return
         await self._event(update, Unexpected())
 
-    async def _arrived(self, update: Update) -> int:
-        """The chat of an update; a user we had marked unreachable is back."""
+    async def _arrived(self, update: Update) -> tuple[int, ChatSettings]:
+        """The chat of an update and its settings (one read); a user we had marked unreachable
+        is back."""
         chat = update.effective_chat
         assert chat is not None
-        if not await self.chats.is_active(chat.id):
+        settings = await self.chats.settings(chat.id)
+        if not settings.active:
             await self.chats.set_active(chat.id, True, self.runner.clock.now())
             await self.runner.handle(self.reminders, chat.id, Resume())
-        return chat.id
+        return chat.id, settings
 
     async def _event(self, update: Update, event: Event) -> Shown:
         """An event of the routine; a command or a button ends any wait for a typed answer."""
-        chat_id = await self._arrived(update)
+        chat_id, settings = await self._arrived(update)
         # A command or a button ends a wait for a typed time or zone, if there is one.
         if (
             isinstance(event, (Start, BeginRoutine, Cancel, Help, Press))
-            and (await self.chats.settings(chat_id)).draft.waiting_for is not None
+            and settings.draft.waiting_for is not None
         ):
             await self.runner.handle(self.reminders, chat_id, Interrupt())
         return await self.runner.handle(self.routine, chat_id, event, locale=_locale(update))
 
     async def _reminder_event(self, update: Update, event: ReminderEvent) -> Shown:
-        chat_id = await self._arrived(update)
+        chat_id, _ = await self._arrived(update)
         return await self.runner.handle(self.reminders, chat_id, event, locale=_locale(update))
 
     async def on_error(self, update: object, context: CallbackContext) -> None:  # type: ignore[type-arg]
