@@ -50,7 +50,9 @@ def outline(content: Content) -> str:
     for stretch in plan.stretches:
         exercise = en.exercises[stretch.exercise_id]
         spec = next(e for e in content.routine.exercises if e.id == stretch.exercise_id)
-        cues = ", ".join(f"{c.text_key} at {c.offset:g} s" for c in plan.cues_for(stretch))
+        cues = ", ".join(
+            f"{c.text_key} at {c.offset:g} s" for c in plan.cues_for(stretch.hold_seconds)
+        )
         lines.append(
             f"{stretch.index + 4}. {exercise.name} / {exercise.sides[stretch.side].title}: "
             f"hold {stretch.hold_seconds} s (range {spec.hold.min_seconds}-"

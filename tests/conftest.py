@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,18 @@ from tests.support.harness import Harness
 
 
 @pytest.fixture(scope="session")
-def content() -> Content:
+def shipped_content() -> Content:
+    """The content as shipped in content/."""
     return load_content()
+
+
+@pytest.fixture(scope="session")
+def content(shipped_content: Content) -> Content:
+    """The shipped content with the get-ready count set to 0: "Start hold" starts the hold at
+    once, as the tests of everything but the coach's controls assume (tests/test_coach.py
+    covers the count with the shipped content)."""
+    routine = shipped_content.routine.model_copy(update={"get_ready_seconds": 0})
+    return replace(shipped_content, routine=routine)
 
 
 @pytest.fixture

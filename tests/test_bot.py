@@ -41,9 +41,10 @@ async def test_the_full_routine_from_start_to_summary(harness: Harness) -> None:
         assert card.buttons == []  # the pressed button is taken off its message
         countdown = h.last()
         assert countdown.text.startswith("⏱ 30 s left")
-        assert countdown.button_texts == ["⏹ Stop"]
+        controls = ["⏸ Pause", "+15 s", "⏭ Skip this side", "⏹ Stop"]
+        assert countdown.button_texts == controls
         await h.advance(12)
-        assert countdown.button_texts == ["⏹ Stop"]  # kept through every edit
+        assert countdown.button_texts == controls  # kept through every edit
         await h.advance(18)
         assert countdown.text.startswith("⏱ 0 s left")
         assert countdown.buttons == []
@@ -73,7 +74,8 @@ async def test_the_full_routine_from_start_to_summary(harness: Harness) -> None:
     # countdown, 2 cues, release (with the rest after it); summary and the reminder offer.
     assert len(h.messages()) == 2 + 7 + 1 + 4 * 5 + 2
     assert [c["command"] for c in h.server.commands] == [
-        "routine", "start", "stop", "cancel", "remind", "reminders", "timezone", "help"
+        "routine", "start", "stop", "pause", "resume", "back", "cancel", "remind", "reminders",
+        "timezone", "help",
     ]  # fmt: skip
 
 

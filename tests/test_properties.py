@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from bot.core.callbacks import Action, Button
 from bot.core.content import Content, load_content
 from bot.core.events import (
+    Back,
     BeginRoutine,
     Cancel,
     Edit,
@@ -22,7 +23,9 @@ from bot.core.events import (
     Effect,
     Event,
     Help,
+    PauseTimer,
     Press,
+    ResumeTimer,
     Send,
     StalePress,
     Start,
@@ -31,7 +34,7 @@ from bot.core.events import (
 )
 from bot.core.plan import compile_plan
 from bot.core.routine import Routine
-from bot.core.state import TIMED, ChatState, Phase
+from bot.core.state import PAUSABLE, TIMED, ChatState, Phase
 
 CONTENT: Content = load_content()
 ROUTINE = Routine(CONTENT, compile_plan(CONTENT))
@@ -46,6 +49,7 @@ KINDS = (
     + ["wait"] * 6
     + ["late"] * 3
     + ["tap", "old", "start", "routine", "cancel", "help", "text", "edit", "stale", "stop"]
+    + ["pause", "resume", "back"]
 )
 STEPS = st.tuples(st.sampled_from(KINDS), st.integers(0, 400))
 
@@ -82,6 +86,9 @@ def event_for(chat: Chat, step: Step) -> Event | None:
         "text": Unexpected(),
         "edit": Edited(),
         "stale": StalePress(),
+        "pause": PauseTimer(),
+        "resume": ResumeTimer(),
+        "back": Back(),
     }
     if kind in simple:
         return simple[kind]
@@ -118,11 +125,18 @@ def assert_valid(state: ChatState) -> None:
     if routine is None:
         return
     stretches = len(ROUTINE.plan.stretches)
-    if routine.phase in (Phase.READY, Phase.HOLD, Phase.REST):
+    if routine.phase in (Phase.READY, Phase.GET_READY, Phase.HOLD, Phase.REST):
         assert 0 <= routine.stretch < stretches
-    if routine.phase == Phase.HOLD:
+    if routine.paused:  # paused: no timer, and the exact time left is kept
+        assert routine.phase in PAUSABLE and routine.wake_at is None
+        assert routine.paused_left is not None and routine.paused_left >= 0
+    elif routine.phase in PAUSABLE:
         assert routine.started_at is not None and routine.ends_at is not None
         assert routine.wake_at is not None and routine.wake_at <= routine.ends_at + 1e-6
+    if routine.phase == Phase.HOLD:
+        assert routine.hold_seconds is not None
+        stretch = ROUTINE.plan.stretches[routine.stretch]
+        assert stretch.min_seconds <= routine.hold_seconds <= stretch.max_seconds
     if routine.wake_at is not None:
         assert routine.phase in TIMED - {Phase.READY}
     if routine.phase == Phase.SCREEN:
@@ -130,6 +144,7 @@ def assert_valid(state: ChatState) -> None:
     if routine.phase == Phase.STOPPED:
         assert routine.question in (0, 1, 2) and routine.stretch < stretches
     assert set(routine.done) <= set(range(stretches))
+    assert len(set(routine.done)) == len(routine.done) == len(routine.held)
 
 
 def onwards(offered: tuple[Button, ...]) -> Button:

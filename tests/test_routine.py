@@ -33,11 +33,6 @@ from bot.storage.codec import dump_routine, dump_safety, load_routine, load_safe
 T0 = 1_800_000_000.0
 
 
-@pytest.fixture(scope="module")
-def content() -> Content:
-    return load_content()
-
-
 @pytest.fixture
 def routine(content: Content) -> Routine:
     return Routine(content, compile_plan(content))
@@ -290,7 +285,8 @@ def test_countdown_edits_are_never_closer_than_5_s(tmp_path: Path, hold: int) ->
     folder = tmp_path / "content"
     shutil.copytree(BUNDLED_CONTENT_DIR, folder)
     routine_file = folder / "routine.yaml"
-    routine_file.write_text(routine_file.read_text().replace("seconds: 30\n", f"seconds: {hold}\n"))
+    text = routine_file.read_text().replace("seconds: 30\n", f"seconds: {hold}\n")
+    routine_file.write_text(text.replace("get_ready_seconds: 10", "get_ready_seconds: 0"))
     content = load_content(folder)
     routine = Routine(content, compile_plan(content))
     state = at_warm_up(routine)

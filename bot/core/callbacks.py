@@ -28,6 +28,11 @@ class Action(StrEnum):
     GUIDE_ME = "guide"
     START_HOLD = "hold"  # the index of the stretch it starts
     START_ROUTINE = "routine"
+    # On the countdown (and the card): each carries the stretch index it belongs to.
+    PAUSE = "pause"
+    RESUME = "resume"
+    EXTEND = "more"
+    SKIP_SIDE = "sskip"
     # Safety (bot.core.safety_steps): the warning-sign check and Stop
     SCREEN = "scr"  # Answer: a question of the check, yes or no
     TICK = "tick"  # a condition id, toggled in the tick-list
@@ -164,6 +169,10 @@ _ANSWER: Codec[Answer] = Codec(lambda a: f"{a.question}.{'y' if a.yes else 'n'}"
 CODECS: dict[Action, Codec[Any]] = {
     Action.ACCEPT: Codec(str, lambda t: t if re.fullmatch(r"[0-9a-f]{12}", t) else None),
     Action.START_HOLD: _INT,
+    Action.PAUSE: _INT,
+    Action.RESUME: _INT,
+    Action.EXTEND: _INT,
+    Action.SKIP_SIDE: _INT,
     Action.SCREEN: _ANSWER,
     Action.STOP_ANSWER: _ANSWER,
     Action.RECHECK: Codec(

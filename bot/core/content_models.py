@@ -219,12 +219,29 @@ class SafetySpec(_Frozen):
         return self
 
 
+class SettingsSpec(_Frozen):
+    """What /settings offers (routine.yaml, `settings`)."""
+
+    get_ready_choices: tuple[Annotated[int, Field(ge=0, le=60)], ...] = Field(
+        min_length=1, max_length=6
+    )
+    rest_choices: tuple[Annotated[int, Field(ge=0, le=600)], ...] = Field(
+        min_length=1, max_length=6
+    )
+    # Hold choices run from each exercise's min_seconds to its max_seconds in this step.
+    hold_step_seconds: int = Field(ge=5, le=60)
+
+
 class RoutineSpec(_Frozen):
     """The order and timing of the routine (content/routine.yaml)."""
 
     reminders: ReminderSpec
     warm_up_seconds: int = Field(gt=0, le=1800)
     rest_seconds: int = Field(ge=0, le=600)
+    get_ready_seconds: int = Field(ge=0, le=60)
+    extend_seconds: int = Field(ge=5, le=60)
+    close_paused_after_hours: float = Field(gt=0, le=24 * 14)
+    settings: SettingsSpec
     countdown_every_seconds: int = Field(ge=5, le=60)
     cues: tuple[CueTiming, ...]
     exercises: tuple[ExerciseTiming, ...] = Field(min_length=1)
@@ -249,6 +266,10 @@ class Buttons(_Frozen):
     guide_me: Label
     start_hold: Label
     start_routine: Label
+    pause: Label
+    resume: Label
+    extend: Annotated[str, _text("seconds")]
+    skip_side: Label
 
 
 class Disclaimer(_Frozen):
@@ -280,7 +301,10 @@ class Exercise(_Frozen):
 
 class Hold(_Frozen):
     card: Annotated[str, _text("name", "side", "about", "instructions")]
+    get_ready: Annotated[str, _text("name", "side", "seconds")]
     countdown: Annotated[str, _text("name", "side", "seconds_left")]
+    paused: Annotated[str, _text("name", "side", "seconds_left")]
+    skipped: Annotated[str, _text("name", "side")]
     stopped: Annotated[str, _text("name", "side")]
     finished: Annotated[str, _text("name", "side")]
     ended_late: Annotated[str, _text("name", "side")]
@@ -449,6 +473,16 @@ class Replies(_Frozen):
     routine_changed: Text
     # One notice to someone sending far too many messages a minute; then a minute of quiet.
     too_fast: Text
+    # /pause, /resume and /back, and the buttons on the countdown.
+    paused: Text
+    resumed: Text
+    expect_resume: Text
+    nothing_to_pause: Text
+    nothing_to_resume: Text
+    back_first: Text
+    paused_closed: Annotated[str, _text("hours")]
+    extended: Annotated[str, _text("seconds")]
+    longest_hold: Annotated[str, _text("seconds")]
     help: Annotated[str, _text("safety_note")]
 
 
@@ -463,6 +497,9 @@ class Commands(_Frozen):
     reminders: Annotated[str, Field(min_length=1, max_length=256)]
     timezone: Annotated[str, Field(min_length=1, max_length=256)]
     stop: Annotated[str, Field(min_length=1, max_length=256)]
+    pause: Annotated[str, Field(min_length=1, max_length=256)]
+    resume: Annotated[str, Field(min_length=1, max_length=256)]
+    back: Annotated[str, Field(min_length=1, max_length=256)]
 
 
 class Texts(_Frozen):

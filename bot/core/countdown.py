@@ -17,21 +17,28 @@ class Countdown:
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
 
-    def next_wake(self, routine: RoutineState, now: float) -> float:
+    def length(self, routine: RoutineState) -> int:
+        """The hold's nominal seconds (a hold stored by an older release: the content's)."""
+        return routine.hold_seconds or self.plan.stretches[routine.stretch].hold_seconds
+
+    def next_wake(self, routine: RoutineState, now: float, *, edits: bool = True) -> float:
         """The next moment something happens in a hold: a countdown edit, a cue, or its end.
 
         Countdown edits fall on a grid counted back from the end (30, 25, ... 0 s left), never
         sooner than `countdown_every` after the last one: Telegram throttles frequent edits.
+        Without edits (the user's choice) only cues and the end wake the hold.
         """
         assert routine.started_at is not None and routine.ends_at is not None
-        tick = self.plan.real(self.plan.countdown_every)
-        steps_left = math.ceil((routine.ends_at - now) / tick - 1e-9) - 1
-        next_tick = routine.ends_at - max(steps_left, 0) * tick
-        earliest = (routine.countdown_at or routine.started_at) + tick
-        while next_tick < earliest - 1e-9:
-            next_tick += tick
-        candidates = [routine.ends_at, next_tick]
-        cues = self.plan.cues_for(self.plan.stretches[routine.stretch])
+        candidates = [routine.ends_at]
+        if edits:
+            tick = self.plan.real(self.plan.countdown_every)
+            steps_left = math.ceil((routine.ends_at - now) / tick - 1e-9) - 1
+            next_tick = routine.ends_at - max(steps_left, 0) * tick
+            earliest = (routine.countdown_at or routine.started_at) + tick
+            while next_tick < earliest - 1e-9:
+                next_tick += tick
+            candidates.append(next_tick)
+        cues = self.plan.cues_for(self.length(routine))
         if routine.cues_said < len(cues):
             candidates.append(routine.started_at + self.plan.real(cues[routine.cues_said].offset))
         return min(c for c in candidates if c > now - 1e-9)

@@ -48,6 +48,21 @@ class Help:
 
 
 @dataclass(frozen=True)
+class PauseTimer:
+    """/pause"""
+
+
+@dataclass(frozen=True)
+class ResumeTimer:
+    """/resume"""
+
+
+@dataclass(frozen=True)
+class Back:
+    """/back: do the previous side again."""
+
+
+@dataclass(frozen=True)
 class Unexpected:
     """Text, a sticker, an unknown command: anything the routine did not ask for."""
 
@@ -64,7 +79,20 @@ class Wake:
     at: float
 
 
-Event = Start | BeginRoutine | Press | StalePress | Cancel | Help | Unexpected | Edited | Wake
+Event = (
+    Start
+    | BeginRoutine
+    | Press
+    | StalePress
+    | Cancel
+    | Help
+    | PauseTimer
+    | ResumeTimer
+    | Back
+    | Unexpected
+    | Edited
+    | Wake
+)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,13 @@ class Stretch:
     index: int
     exercise_id: str
     side: int
-    hold_seconds: int
+    hold_seconds: int  # the content's default
+    min_seconds: int = 0
+    max_seconds: int = 0
+
+    def clamp(self, seconds: int) -> int:
+        """A hold time within this exercise's range."""
+        return max(self.min_seconds, min(self.max_seconds or seconds, seconds))
 
 
 @dataclass(frozen=True)
@@ -37,20 +43,19 @@ class Plan:
     countdown_every: int
     cue_timings: tuple[tuple[str, float | None, int | None], ...]
     speed: float = 1.0
+    get_ready_seconds: int = 0
+    extend_seconds: int = 15
 
     def real(self, nominal_seconds: float) -> float:
         """Real seconds for a duration written in content."""
         return nominal_seconds / self.speed
 
-    def cues_for(self, stretch: Stretch) -> tuple[Cue, ...]:
+    def cues_for(self, hold_seconds: int) -> tuple[Cue, ...]:
+        """The cues of a hold of this length, in order."""
         cues = []
         for key, fraction, seconds_left in self.cue_timings:
-            offset = (
-                stretch.hold_seconds * fraction
-                if fraction
-                else stretch.hold_seconds - (seconds_left or 0)
-            )
-            if 0 < offset < stretch.hold_seconds:
+            offset = hold_seconds * fraction if fraction else hold_seconds - (seconds_left or 0)
+            if 0 < offset < hold_seconds:
                 cues.append(Cue(key, offset))
         return tuple(sorted(cues, key=lambda c: c.offset))
 
@@ -58,10 +63,14 @@ class Plan:
 def compile_plan(content: Content, speed: float = 1.0) -> Plan:
     spec = content.routine
     stretches = [
-        (ex.id, side, ex.hold.seconds) for ex in spec.exercises for side in range(ex.sides)
+        (ex.id, side, ex.hold.seconds, ex.hold.min_seconds, ex.hold.max_seconds)
+        for ex in spec.exercises
+        for side in range(ex.sides)
     ]
     return Plan(
         stretches=tuple(Stretch(i, *s) for i, s in enumerate(stretches)),
+        get_ready_seconds=spec.get_ready_seconds,
+        extend_seconds=spec.extend_seconds,
         warm_up_seconds=spec.warm_up_seconds,
         rest_seconds=spec.rest_seconds,
         countdown_every=spec.countdown_every_seconds,

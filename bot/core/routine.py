@@ -19,34 +19,36 @@ from bot.core.content import Content
 from bot.core.content_models import Texts
 from bot.core.countdown import Countdown
 from bot.core.events import (
+    Back,
     BeginRoutine,
     Cancel,
-    Edit,
     Edited,
     Effect,
     Event,
-    Finished,
     Help,
     Out,
+    PauseTimer,
     Press,
     Record,
+    ResumeTimer,
     StalePress,
     Start,
     Toast,
     Unexpected,
     Wake,
 )
-from bot.core.plan import Plan, Stretch
+from bot.core.hold_steps import HoldSteps
+from bot.core.plan import Plan
 from bot.core.safety import Rules
 from bot.core.safety_steps import SafetySteps
-from bot.core.state import ChatState, Phase, RoutineState
+from bot.core.state import PAUSABLE, ChatState, Phase, RoutineState
 
 # A cue or a hold end handled later than this (real seconds) came too late (the bot was down,
 # or Telegram's budget was full): stale cues are dropped, and a late end says it is late.
 MIN_LATE_TOLERANCE = 2.0
 
 
-class Routine(ConsentSteps, SafetySteps):
+class Routine(ConsentSteps, SafetySteps, HoldSteps):
     """The flow of the routine for one content folder and speed."""
 
     def __init__(self, content: Content, plan: Plan) -> None:
@@ -66,6 +68,7 @@ class Routine(ConsentSteps, SafetySteps):
             state = replace(state, routine=None)
             if isinstance(event, Wake):
                 return state, out.effects
+        state = self._close_paused(state, now, texts, out)
         match event:
             case Start():
                 state = self._start(state, event, now, texts, out)
@@ -94,6 +97,12 @@ class Routine(ConsentSteps, SafetySteps):
                 state = replace(state, routine=None)
             case Help():
                 out.send(texts.replies.help.format(safety_note=texts.safety.help_note.text))
+            case PauseTimer():
+                state = self._pause(state, now, texts, out, pressed=False)
+            case ResumeTimer():
+                state = self._resume(state, now, texts, out, pressed=False)
+            case Back():
+                state = self._back(state, now, texts, out)
             case Unexpected():
                 self._prompt(state, now, texts, out)
             case Edited():
@@ -108,7 +117,8 @@ class Routine(ConsentSteps, SafetySteps):
         if routine is None:
             return True
         stretches = len(self.plan.stretches)
-        if routine.phase in (Phase.READY, Phase.HOLD, Phase.REST) and routine.stretch >= stretches:
+        timed = (Phase.READY, Phase.GET_READY, Phase.HOLD, Phase.REST)
+        if routine.phase in timed and routine.stretch >= stretches:
             return False
         if routine.phase == Phase.STOPPED and routine.stretch >= stretches:
             return False
@@ -121,6 +131,8 @@ class Routine(ConsentSteps, SafetySteps):
         if routine is None:
             return False
         phase, action = routine.phase, press.action
+        if action in _CONTROLS:  # the buttons of a running step name its stretch
+            return press.value == routine.stretch and _controls(routine, action)
         match phase:
             case Phase.WARM_UP_GUIDE:
                 return action == Action.WARM  # warm before the guide's time is up
@@ -161,6 +173,14 @@ class Routine(ConsentSteps, SafetySteps):
                 return self._guide_warm_up(state, now, texts, out)
             case Action.START_HOLD:
                 return self._start_hold(state, now, texts, out)
+            case Action.PAUSE:
+                return self._pause(state, now, texts, out, pressed=True)
+            case Action.RESUME:
+                return self._resume(state, now, texts, out, pressed=True)
+            case Action.EXTEND:
+                return self._extend(state, now, texts, out)
+            case Action.SKIP_SIDE:
+                return self._skip_side(state, now, texts, out)
             case Action.END_TODAY:
                 return self._end_today(state, texts, out)
             case Action.SCREEN:
@@ -240,13 +260,6 @@ class Routine(ConsentSteps, SafetySteps):
 
     # -- stretches -------------------------------------------------------------------------
 
-    def _stop_button(self, texts: Texts) -> Button:
-        return Button(texts.safety.buttons.stop, Action.STOP)
-
-    def _names(self, stretch: Stretch, texts: Texts) -> tuple[str, str]:
-        exercise = texts.exercises[stretch.exercise_id]
-        return exercise.name, exercise.sides[stretch.side].title
-
     def _order(self, state: ChatState, now: float) -> tuple[int, ...]:
         """The stretches of this chat's routine: those its safety answers leave in."""
         allowed = self.rules.allowed_exercises(state.safety, now)
@@ -260,153 +273,6 @@ class Routine(ConsentSteps, SafetySteps):
         if first is None:
             return self._end_today(state, texts, out)
         return self._show_stretch(state, first, texts, out)
-
-    def _show_stretch(self, state: ChatState, index: int, texts: Texts, out: Out) -> ChatState:
-        """A stretch's own instructions, the button to start its hold, and Stop."""
-        stretch = self.plan.stretches[index]
-        name, side = self._names(stretch, texts)
-        exercise = texts.exercises[stretch.exercise_id]
-        instructions = exercise.sides[stretch.side].instructions.text
-        for condition in self.rules.spec.conditions:  # a notice that applies to this stretch
-            if condition.id in state.safety.conditions and stretch.exercise_id in (
-                condition.remind_on
-            ):
-                out.send(texts.safety.screening.conditions[condition.id].notice.text)
-        out.send(
-            texts.hold.card.format(
-                name=name, side=side, about=exercise.about.text, instructions=instructions
-            ),
-            Button(texts.buttons.start_hold, Action.START_HOLD, index),
-            self._stop_button(texts),
-        )
-        done = state.routine.done if state.routine else ()
-        return replace(state, routine=RoutineState(Phase.READY, stretch=index, done=done))
-
-    def _start_hold(self, state: ChatState, now: float, texts: Texts, out: Out) -> ChatState:
-        routine = _routine(state)
-        stretch = self.plan.stretches[routine.stretch]
-        name, side = self._names(stretch, texts)
-        seconds = stretch.hold_seconds
-        # One message starts the hold: its countdown (a hold's messages are what fills
-        # Telegram's budget when many people hold at once; see README, Load).
-        out.send(
-            texts.hold.countdown.format(name=name, side=side, seconds_left=seconds),
-            self._stop_button(texts),
-            countdown=True,
-        )
-        routine = RoutineState(
-            Phase.HOLD,
-            stretch=stretch.index,
-            started_at=now,
-            ends_at=now + self.plan.real(seconds),
-            countdown_shown=seconds,
-            countdown_at=now,
-            done=routine.done,
-        )
-        return replace(
-            state, routine=replace(routine, wake_at=self.countdown.next_wake(routine, now))
-        )
-
-    def _hold_tick(self, state: ChatState, now: float, texts: Texts, out: Out) -> ChatState:
-        routine = _routine(state)
-        assert routine.started_at is not None and routine.ends_at is not None
-        stretch = self.plan.stretches[routine.stretch]
-        name, side = self._names(stretch, texts)
-        if now >= routine.ends_at - 1e-9:
-            if routine.countdown_shown != 0 and self.countdown.may_edit(routine, now):
-                assert routine.countdown_message_id is not None
-                text = texts.hold.countdown.format(name=name, side=side, seconds_left=0)
-                out.effects.append(Edit(routine.countdown_message_id, text))
-            too_late = now - routine.ends_at > self.late_tolerance
-            ended = texts.hold.ended_late if too_late else texts.hold.finished
-            held = replace(routine, done=(*routine.done, stretch.index))
-            return self._after_hold(
-                replace(state, routine=held),
-                stretch,
-                now,
-                texts,
-                out,
-                ended.format(name=name, side=side),
-            )
-
-        elapsed = now - routine.started_at
-        cues = self.plan.cues_for(stretch)
-        said = routine.cues_said
-        while said < len(cues) and self.plan.real(cues[said].offset) <= elapsed + 1e-9:
-            late = elapsed - self.plan.real(cues[said].offset)
-            if late <= self.late_tolerance:
-                seconds_left = round(stretch.hold_seconds - cues[said].offset)
-                out.send(texts.hold.cues[cues[said].text_key].format(seconds_left=seconds_left))
-            said += 1
-        routine = replace(routine, cues_said=said)
-        shown = self.countdown.value(routine, now)
-        if shown != routine.countdown_shown and self.countdown.may_edit(routine, now):
-            assert routine.countdown_message_id is not None
-            text = texts.hold.countdown.format(name=name, side=side, seconds_left=shown)
-            # The Stop button stays on the countdown through every edit.
-            buttons = (self._stop_button(texts),) if shown else ()
-            out.effects.append(Edit(routine.countdown_message_id, text, buttons, countdown=True))
-            # The grid point, not `now`: a timer that fires a few ms late must not push the
-            # next edit a whole step further.
-            routine = replace(
-                routine, countdown_shown=shown, countdown_at=self.countdown.grid_at(routine, now)
-            )
-        return replace(
-            state, routine=replace(routine, wake_at=self.countdown.next_wake(routine, now))
-        )
-
-    def _summary(self, done: tuple[int, ...], texts: Texts) -> str:
-        """What was held: each exercise with a side held, and for how long."""
-        items = []
-        for exercise in self.content.routine.exercises:
-            sides = [s for s in self.plan.stretches if s.exercise_id == exercise.id]
-            held = [s for s in sides if s.index in done]
-            if not held:
-                continue
-            name = texts.exercises[exercise.id].name
-            item = texts.done_item if len(held) == len(sides) else texts.done_item_part
-            items.append(item.format(name=name, seconds=exercise.hold.seconds))
-        return texts.done.format(count=len(done), exercises="\n".join(items))
-
-    def _after_hold(
-        self, state: ChatState, stretch: Stretch, now: float, texts: Texts, out: Out, ended: str
-    ) -> ChatState:
-        """The hold is over (`ended` says so): the rest before the next stretch, or the end.
-
-        The release and the rest are one message, one notification."""
-        done = _routine(state).done
-        following = self._following(state, stretch.index, now)
-        if following is None:
-            out.send(ended)
-            out.send(self._summary(done, texts))
-            out.effects.append(Finished())
-            return replace(state, routine=None)
-        if self.plan.rest_seconds == 0:
-            out.send(ended)
-            return self._show_stretch(state, following, texts, out)
-        next_name, next_side = self._names(self.plan.stretches[following], texts)
-        rest = texts.rest.text.format(
-            seconds=self.plan.rest_seconds, next_name=next_name, next_side=next_side
-        )
-        out.send(f"{ended}\n\n{rest}", self._stop_button(texts))
-        ends_at = now + self.plan.real(self.plan.rest_seconds)
-        routine = RoutineState(
-            Phase.REST,
-            stretch=stretch.index,
-            started_at=now,
-            ends_at=ends_at,
-            wake_at=ends_at,
-            done=done,
-        )
-        return replace(state, routine=routine)
-
-    def _stop_countdown(self, state: ChatState, texts: Texts, out: Out) -> None:
-        """A stopped hold's countdown says so instead of freezing at some number."""
-        routine = state.routine
-        if routine and routine.phase == Phase.HOLD and routine.countdown_message_id is not None:
-            name, side = self._names(self.plan.stretches[routine.stretch], texts)
-            stopped = texts.hold.stopped.format(name=name, side=side)
-            out.effects.append(Edit(routine.countdown_message_id, stopped))
 
     # -- timers ----------------------------------------------------------------------------
 
@@ -427,14 +293,14 @@ class Routine(ConsentSteps, SafetySteps):
                 )
                 out.send(done, *self._warm_up_buttons(texts, rounds))
                 return replace(state, routine=RoutineState(Phase.WARM_UP_CHECK, rounds=rounds))
+            case Phase.GET_READY:
+                return self._begin_hold(state, now, texts, out)
             case Phase.HOLD:
                 return self._hold_tick(state, now, texts, out)
             case Phase.REST:
                 following = self._following(state, routine.stretch, now)
                 if following is None:  # the rest of the plan was left out meanwhile
-                    out.send(self._summary(routine.done, texts))
-                    out.effects.append(Finished())
-                    return replace(state, routine=None)
+                    return self._finish(state, texts, out)
                 return self._show_stretch(state, following, texts, out)
         return replace(state, routine=replace(routine, wake_at=None))
 
@@ -452,6 +318,9 @@ class Routine(ConsentSteps, SafetySteps):
         if routine is None:
             out.send(replies.idle)
             return
+        if routine.paused:
+            out.send(replies.expect_resume, *self._resume_buttons(routine, texts))
+            return
         match phase:
             case Phase.CONSENT:
                 out.send(replies.expect_consent, *self._consent_buttons(texts))
@@ -468,7 +337,7 @@ class Routine(ConsentSteps, SafetySteps):
                     Button(texts.buttons.start_hold, Action.START_HOLD, routine.stretch),
                     self._stop_button(texts),
                 )
-            case Phase.WARM_UP_GUIDE | Phase.HOLD | Phase.REST:
+            case Phase.WARM_UP_GUIDE | Phase.GET_READY | Phase.HOLD | Phase.REST:
                 out.send(texts.safety.stop.offer.text, self._stop_button(texts))
             case Phase.SCREEN:
                 out.send(replies.expect_answer)
@@ -489,6 +358,21 @@ class Routine(ConsentSteps, SafetySteps):
             case Phase.STOPPED:
                 out.send(replies.expect_answer)
                 self._ask_after_stop(state, now, texts, out)
+
+
+# The controls of a running step (bot.core.hold_steps), and the steps each fits.
+_CONTROLS = frozenset({Action.PAUSE, Action.RESUME, Action.EXTEND, Action.SKIP_SIDE})
+
+
+def _controls(routine: RoutineState, action: Action) -> bool:
+    match action:
+        case Action.PAUSE | Action.EXTEND:
+            return routine.phase == Phase.HOLD and not routine.paused
+        case Action.RESUME:
+            return routine.phase in PAUSABLE and routine.paused
+        case Action.SKIP_SIDE:
+            return routine.phase in (Phase.GET_READY, Phase.HOLD)
+    return False
 
 
 def _in(state: ChatState, phase: Phase) -> bool:

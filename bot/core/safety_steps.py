@@ -45,7 +45,9 @@ class SafetySteps:
         def _stop_button(self, texts: Texts) -> Button:
             raise NotImplementedError
 
-        def _stop_countdown(self, state: ChatState, texts: Texts, out: Out) -> None:
+        def _stop_countdown(
+            self, state: ChatState, texts: Texts, out: Out, *, skipped: bool = False
+        ) -> None:
             raise NotImplementedError
 
         def _prompt(self, state: ChatState, now: float, texts: Texts, out: Out) -> None:
@@ -194,7 +196,7 @@ class SafetySteps:
             index, exercise_id, side = stretch.index, stretch.exercise_id, stretch.side
         out.effects.append(Record("stop", routine.phase.value, exercise_id, side))
         state = replace(state, safety=self.rules.record_stop(state.safety, exercise_id, now))
-        stopped = RoutineState(Phase.STOPPED, stretch=index, done=routine.done)
+        stopped = RoutineState(Phase.STOPPED, stretch=index, done=routine.done, held=routine.held)
         return self._ask_after_stop(replace(state, routine=stopped), now, texts, out)
 
     def _ask_after_stop(self, state: ChatState, now: float, texts: Texts, out: Out) -> ChatState:

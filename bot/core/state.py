@@ -6,7 +6,7 @@ record as versioned JSON).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from bot.core.safety import Safety
@@ -17,6 +17,7 @@ class Phase(StrEnum):
     WARM_UP_CHECK = "warm_up_check"  # "are you warm?"
     WARM_UP_GUIDE = "warm_up_guide"  # the warm-up timer runs
     READY = "ready"  # a stretch's instructions are shown; waiting for "Start hold"
+    GET_READY = "get_ready"  # "Get into position": the hold starts by itself when this ends
     HOLD = "hold"  # the hold timer runs
     REST = "rest"  # between two stretches
     # Safety: the warning-sign check between consent and the warm-up, and what follows Stop.
@@ -28,7 +29,26 @@ class Phase(StrEnum):
 
 
 # The phases a Stop button is shown in, and where typed text is answered with an offer to stop.
-TIMED = frozenset({Phase.WARM_UP_GUIDE, Phase.READY, Phase.HOLD, Phase.REST})
+TIMED = frozenset({Phase.WARM_UP_GUIDE, Phase.READY, Phase.GET_READY, Phase.HOLD, Phase.REST})
+# The phases that run on a timer, which /pause stops with the exact time left.
+PAUSABLE = frozenset({Phase.WARM_UP_GUIDE, Phase.GET_READY, Phase.HOLD, Phase.REST})
+
+
+@dataclass(frozen=True)
+class Prefs:
+    """What a user chose in /settings; None (or absent) is the content's default."""
+
+    holds: tuple[tuple[str, int], ...] = ()  # (exercise id, hold seconds)
+    rest_seconds: int | None = None
+    get_ready_seconds: int | None = None
+    countdown_edits: bool = True  # False: cues only, no moving number
+
+    def hold_for(self, exercise_id: str) -> int | None:
+        return next((s for e, s in self.holds if e == exercise_id), None)
+
+    def with_hold(self, exercise_id: str, seconds: int) -> Prefs:
+        holds = tuple((e, s) for e, s in self.holds if e != exercise_id)
+        return replace(self, holds=(*holds, (exercise_id, seconds)))
 
 
 @dataclass(frozen=True)
@@ -46,6 +66,14 @@ class RoutineState:
     ticks: tuple[str, ...] = ()  # CONDITIONS: the conditions ticked so far
     rounds: int = 0  # warm-up: guided rounds done
     done: tuple[int, ...] = ()  # the stretches held to the end in this routine
+    hold_seconds: int | None = None  # HOLD: its nominal length (the user's choice, +15 s)
+    paused_left: float | None = None  # paused: the real seconds that were left
+    paused_at: float | None = None
+    held: tuple[int, ...] = ()  # the seconds each of `done` was held, in the same order
+
+    @property
+    def paused(self) -> bool:
+        return self.paused_left is not None
 
 
 @dataclass(frozen=True)
@@ -61,6 +89,7 @@ class ChatState:
     reminders_paused: bool = False  # after a warning sign or a stopped routine
     timezone: str | None = None  # read only here (set by /timezone): the country's numbers
     last_press: int | None = None  # the message whose button was handled last
+    prefs: Prefs = field(default_factory=Prefs)
 
     @property
     def wake_at(self) -> float | None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.core.reminder_types import Draft
 from bot.core.safety import Safety, StopMark
-from bot.core.state import Phase, RoutineState
+from bot.core.state import Phase, Prefs, RoutineState
 from bot.storage.protocols import Pending
 
 # The versions written now; a document without "v" is version 1 (the first release wrote none).
@@ -21,6 +21,7 @@ ROUTINE_FORMAT = 1
 SAFETY_FORMAT = 1
 DRAFT_FORMAT = 1
 PENDING_FORMAT = 1
+PREFS_FORMAT = 1
 
 
 def _dumps(version: int, data: dict[str, Any]) -> str:
@@ -43,7 +44,7 @@ def load_routine(raw: str | None) -> RoutineState | None:
     _, data = _loads(raw)
     known = {f.name for f in fields(RoutineState)}
     data = {k: v for k, v in data.items() if k in known}
-    for name in ("ticks", "done"):
+    for name in ("ticks", "done", "held"):
         data[name] = tuple(data.get(name, ()))
     return RoutineState(**(data | {"phase": Phase(data["phase"])}))
 
@@ -101,4 +102,22 @@ def load_pending(raw: str | None) -> tuple[Pending, ...]:
             attempted=bool(e.get("attempted", False)),
         )
         for e in data.get("effects", ())
+    )
+
+
+def dump_prefs(prefs: Prefs) -> str | None:
+    if prefs == Prefs():
+        return None
+    return _dumps(PREFS_FORMAT, {**asdict(prefs), "holds": [list(h) for h in prefs.holds]})
+
+
+def load_prefs(raw: str | None) -> Prefs:
+    if not raw:
+        return Prefs()
+    _, data = _loads(raw)
+    return Prefs(
+        holds=tuple((str(e), int(s)) for e, s in data.get("holds", ())),
+        rest_seconds=data.get("rest_seconds"),
+        get_ready_seconds=data.get("get_ready_seconds"),
+        countdown_edits=bool(data.get("countdown_edits", True)),
     )

@@ -38,10 +38,12 @@ from bot.core.times import format_days_key, parse_days_key
 from bot.storage.codec import (
     dump_draft,
     dump_pending,
+    dump_prefs,
     dump_routine,
     dump_safety,
     load_draft,
     load_pending,
+    load_prefs,
     load_routine,
     load_safety,
 )
@@ -297,7 +299,7 @@ class SqliteChats:
     async def load(self, chat_id: int) -> ChatState:
         row = self._store.one(
             "SELECT locale, consent_version, consent_at, declined_at, routine, safety, "
-            "reminders_paused, timezone, last_press FROM chats WHERE chat_id = ?",
+            "reminders_paused, timezone, last_press, prefs FROM chats WHERE chat_id = ?",
             (chat_id,),
         )
         if row is None:
@@ -312,19 +314,20 @@ class SqliteChats:
             reminders_paused=bool(row[6]),
             timezone=row[7],
             last_press=row[8],
+            prefs=load_prefs(row[9]),
         )
 
     async def save(self, chat_id: int, state: ChatState, now: float) -> None:
         await self._store.statement(
             "INSERT INTO chats (chat_id, locale, consent_version, consent_at, declined_at, "
-            "routine, wake_at, safety, reminders_paused, last_press, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "routine, wake_at, safety, reminders_paused, last_press, prefs, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (chat_id) DO UPDATE SET locale = excluded.locale, "
             "consent_version = excluded.consent_version, consent_at = excluded.consent_at, "
             "declined_at = excluded.declined_at, routine = excluded.routine, "
             "wake_at = excluded.wake_at, safety = excluded.safety, "
             "reminders_paused = excluded.reminders_paused, last_press = excluded.last_press, "
-            "updated_at = excluded.updated_at",
+            "prefs = excluded.prefs, updated_at = excluded.updated_at",
             (
                 chat_id,
                 state.locale,
@@ -336,6 +339,7 @@ class SqliteChats:
                 dump_safety(state.safety),
                 int(state.reminders_paused),
                 state.last_press,
+                dump_prefs(state.prefs),
                 now,
             ),
         )

@@ -28,12 +28,15 @@ from telegram.ext import (
 from bot.core.callbacks import REMINDER_ACTIONS, Action, decode
 from bot.core.content import Content
 from bot.core.events import (
+    Back,
     BeginRoutine,
     Cancel,
     Edited,
     Event,
     Help,
+    PauseTimer,
     Press,
+    ResumeTimer,
     StalePress,
     Start,
     Unexpected,
@@ -86,6 +89,9 @@ class Handlers:
         app.add_handler(CommandHandler("routine", self.begin_routine, filters=NEW))
         app.add_handler(CommandHandler("stop", self.stop, filters=NEW))
         app.add_handler(CommandHandler("cancel", self.cancel, filters=NEW))
+        app.add_handler(CommandHandler("pause", self.pause, filters=NEW))
+        app.add_handler(CommandHandler("resume", self.resume, filters=NEW))
+        app.add_handler(CommandHandler("back", self.back, filters=NEW))
         app.add_handler(CommandHandler("help", self.help, filters=NEW))
         app.add_handler(CommandHandler("remind", self.remind, filters=NEW))
         app.add_handler(CommandHandler("reminders", self.list_reminders, filters=NEW))
@@ -106,6 +112,9 @@ class Handlers:
                 BotCommand("routine", c.routine),
                 BotCommand("start", c.start),
                 BotCommand("stop", c.stop),
+                BotCommand("pause", c.pause),
+                BotCommand("resume", c.resume),
+                BotCommand("back", c.back),
                 BotCommand("cancel", c.cancel),
                 BotCommand("remind", c.remind),
                 BotCommand("reminders", c.reminders),
@@ -158,6 +167,18 @@ class Handlers:
     async def cancel(self, update: Update, context: Context) -> None:
         """/cancel: stop the routine and every timer of the chat."""
         await self._event(update, Cancel())
+
+    async def pause(self, update: Update, context: Context) -> None:
+        """/pause: the timer stops with the exact time left."""
+        await self._event(update, PauseTimer())
+
+    async def resume(self, update: Update, context: Context) -> None:
+        """/resume: carry on where the pause left off."""
+        await self._event(update, ResumeTimer())
+
+    async def back(self, update: Update, context: Context) -> None:
+        """/back: do the previous side again."""
+        await self._event(update, Back())
 
     async def help(self, update: Update, context: Context) -> None:
         """/help: what the bot understands."""
