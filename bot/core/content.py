@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -31,6 +31,13 @@ from bot.core.content_models import (
     SourcesFile,
     Texts,
 )
+from bot.core.picture_models import (
+    Drawing,
+    Mirror,
+    PictureSource,
+    parse_picture,
+    reference_problems,
+)
 
 DEFAULT_LOCALE = "en"
 # In a checkout (and an editable install) content/ sits beside bot/; an installed wheel carries
@@ -47,6 +54,8 @@ SOURCES_FILE = "sources.yaml"
 NUMBERS_FILE = "numbers.yaml"
 # Files that are not a language.
 DATA_FILES = (ROUTINE_FILE, SOURCES_FILE, NUMBERS_FILE)
+# A picture's source: pictures/<picture id>.yaml (bot.core.picture_models).
+PICTURES_DIR = "pictures"
 
 
 _M = TypeVar("_M", bound=BaseModel)
@@ -72,6 +81,8 @@ class Content:
     source_dir: Path
     sources: Mapping[str, Source]
     numbers: Mapping[str, CountryNumbers]
+    # The pictures the routine names, by picture id.
+    pictures: Mapping[str, PictureSource] = field(default_factory=dict)
 
     def texts(self, locale: str | None) -> Texts:
         """The texts for a Telegram language code ("de", "pt-br"), falling back to English."""
@@ -311,6 +322,7 @@ def load_content(directory: Path | str | None = None) -> Content:
                 problems.extend(
                     _unknown_sources(root / NUMBERS_FILE, f"countries.{code}", entry, known)
                 )
+    pictures = _load_pictures(root, routine, texts, problems) if routine is not None else {}
     if (
         problems
         or routine is None
@@ -325,6 +337,7 @@ def load_content(directory: Path | str | None = None) -> Content:
         source_dir=root,
         sources=sources.sources,
         numbers=numbers.countries,
+        pictures=pictures,
     )
 
 
@@ -350,3 +363,79 @@ def _unknown_sources(
         for name in item.source
         if name not in known
     ]
+
+
+def _load_pictures(
+    root: Path, routine: RoutineSpec, texts: Mapping[str, Texts], problems: list[str]
+) -> dict[str, PictureSource]:
+    """The pictures routine.yaml names (and the ones they mirror), checked against the texts."""
+    folder = root / PICTURES_DIR
+    pictures: dict[str, PictureSource] = {}
+    wanted = [
+        (name, f"{ROUTINE_FILE} exercises[{i}].pictures[{j}]")
+        for i, ex in enumerate(routine.exercises)
+        for j, name in enumerate(ex.pictures)
+    ]
+    tried: set[str] = set()
+    while wanted:
+        name, named_by = wanted.pop(0)
+        if name in tried:
+            continue
+        tried.add(name)
+        file = folder / f"{name}.yaml"
+        if not file.is_file():
+            problems.append(f"{file}: missing ({named_by} names it)")
+            continue
+        try:
+            picture = parse_picture(_read_yaml(file))
+        except ValidationError as exc:
+            problems.extend(_describe(file, exc))
+            continue
+        except ContentError as exc:
+            problems.extend(exc.problems)
+            continue
+        pictures[name] = picture
+        if isinstance(picture, Mirror):
+            wanted.append((picture.mirror_of, f"{file.name} mirror_of"))
+        else:
+            problems.extend(f"{file}: {path}: {what}" for path, what in reference_problems(picture))
+    for name, picture in pictures.items():
+        if isinstance(picture, Mirror) and isinstance(pictures.get(picture.mirror_of), Mirror):
+            problems.append(
+                f"{folder / name}.yaml: mirror_of: {picture.mirror_of!r} is itself a mirror; "
+                "name the picture it mirrors"
+            )
+    shown = {name for ex in routine.exercises for name in ex.pictures}
+    for locale, t in texts.items():
+        file = root / f"{locale}.yaml"
+        for name in sorted(shown & set(pictures)):
+            drawing = drawing_of(name, pictures)
+            if drawing is None:
+                continue
+            have = t.pictures.get(name, {})
+            for i, label in enumerate(drawing.labels):
+                if label.text not in have:
+                    problems.append(
+                        f"{file}: pictures.{name}.{label.text}: missing (the picture's label "
+                        f"{PICTURES_DIR}/{drawing_file(name, pictures)}.yaml labels[{i}] uses it)"
+                    )
+            for unused in sorted(set(have) - {label.text for label in drawing.labels}):
+                problems.append(
+                    f"{file}: pictures.{name}.{unused}: no label of the picture uses it, "
+                    "so never shown"
+                )
+        for name in sorted(set(t.pictures) - shown):
+            problems.append(f"{file}: pictures.{name}: not in {ROUTINE_FILE}, so never shown")
+    return pictures
+
+
+def drawing_file(name: str, pictures: Mapping[str, PictureSource]) -> str:
+    """The id of the picture whose file holds the drawing of `name` (itself, or the mirrored)."""
+    picture = pictures.get(name)
+    return picture.mirror_of if isinstance(picture, Mirror) else name
+
+
+def drawing_of(name: str, pictures: Mapping[str, PictureSource]) -> Drawing | None:
+    """The drawing a picture shows (a mirror's original), or None if it is not loaded."""
+    found = pictures.get(drawing_file(name, pictures))
+    return found if isinstance(found, Drawing) else None

@@ -168,6 +168,17 @@ class ExerciseTiming(_Frozen):
     id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,30}$")]
     hold: HoldTiming
     sides: int = Field(default=2, ge=1, le=2)
+    # A picture of the position per side, in the order of the sides: content/pictures/<id>.yaml.
+    pictures: tuple[Id, ...] = ()
+
+    @model_validator(mode="after")
+    def _a_picture_per_side(self) -> ExerciseTiming:
+        if self.pictures and len(self.pictures) != self.sides:
+            raise ValueError(
+                f"pictures: has {len(self.pictures)} picture(s) for {self.sides} side(s); "
+                "give one per side"
+            )
+        return self
 
 
 class ReminderSpec(_Frozen):
@@ -519,3 +530,5 @@ class Texts(_Frozen):
     timezone: TimeZones
     commands: Commands
     safety: SafetyTexts
+    # The labels drawn on each picture: pictures.<picture id>.<label> (see content/pictures/).
+    pictures: Mapping[Id, Mapping[Id, Label]] = Field(default_factory=dict)

@@ -1,0 +1,1 @@
+"""Media made from the content: pictures of the positions (Pillow). No Telegram, no storage."""
