@@ -34,6 +34,10 @@ async def test_console_walks_through_the_first_hold(tmp_path: Path, content: Con
     assert "  Please answer with a button below." in shown
     assert "   [7] None of these   [8] Done" in shown
     assert "  Right knee bent" in shown
+    # The card's picture is saved to a file, and its path printed above the card.
+    line = next(line for line in shown.splitlines() if line.startswith("  [picture: "))
+    picture = Path(line.removeprefix("  [picture: ").removesuffix("]"))
+    assert picture.read_bytes()[:4] == b"\x89PNG"  # noqa: ASYNC240 (a test, after the run)
     assert "   [1] Start hold   [2] ⏹ Stop" in shown
     assert "    ↻ ⏱ 25 s left · Right knee bent" in shown
     assert shown.count("   [1] ⏹ Stop") <= 3  # the countdown's, the rest's: not every edit

@@ -86,11 +86,15 @@ class Content:
 
     def texts(self, locale: str | None) -> Texts:
         """The texts for a Telegram language code ("de", "pt-br"), falling back to English."""
+        return self.texts_by_locale[self.language(locale)]
+
+    def language(self, locale: str | None) -> str:
+        """The language of the content a Telegram language code gets ("es-MX" -> "es")."""
         if locale:
             for candidate in (locale.lower(), locale.lower().split("-")[0]):
                 if candidate in self.texts_by_locale:
-                    return self.texts_by_locale[candidate]
-        return self.texts_by_locale[DEFAULT_LOCALE]
+                    return candidate
+        return DEFAULT_LOCALE
 
     @property
     def locales(self) -> tuple[str, ...]:

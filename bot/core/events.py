@@ -96,10 +96,23 @@ Event = (
 
 
 @dataclass(frozen=True)
+class Picture:
+    """A picture to send with a message: its id (content/pictures/) in one language."""
+
+    picture_id: str
+    language: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.picture_id}/{self.language}"
+
+
+@dataclass(frozen=True)
 class Send:
     text: str
     buttons: tuple[Button, ...] = ()
     countdown: bool = False  # remember the message id: later edits count down in it
+    picture: Picture | None = None  # the text is then the picture's caption (where it fits)
 
 
 @dataclass(frozen=True)
@@ -149,5 +162,11 @@ Effect = Send | Edit | Toast | Finished | Keep | Record | Unhandled
 class Out:
     effects: list[Effect] = field(default_factory=list)
 
-    def send(self, text: str, *buttons: Button, countdown: bool = False) -> None:
-        self.effects.append(Send(text, buttons, countdown))
+    def send(
+        self,
+        text: str,
+        *buttons: Button,
+        countdown: bool = False,
+        picture: Picture | None = None,
+    ) -> None:
+        self.effects.append(Send(text, buttons, countdown, picture))

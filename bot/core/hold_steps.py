@@ -22,7 +22,7 @@ from bot.core.callbacks import Action, Button
 from bot.core.content import Content
 from bot.core.content_models import Texts
 from bot.core.countdown import Countdown
-from bot.core.events import Edit, Finished, Keep, Out, Toast
+from bot.core.events import Edit, Finished, Keep, Out, Picture, Toast
 from bot.core.plan import Plan, Stretch
 from bot.core.safety import Rules
 from bot.core.state import PAUSABLE, ChatState, Phase, RoutineState
@@ -102,12 +102,16 @@ class HoldSteps:
                 condition.remind_on
             ):
                 out.send(texts.safety.screening.conditions[condition.id].notice.text)
+        picture = None
+        if stretch.picture is not None:  # the position, drawn, with the card as its caption
+            picture = Picture(stretch.picture, self.content.language(state.locale))
         out.send(
             texts.hold.card.format(
                 name=name, side=side, about=exercise.about.text, instructions=instructions
             ),
             Button(texts.buttons.start_hold, Action.START_HOLD, index),
             self._stop_button(texts),
+            picture=picture,
         )
         routine = state.routine or RoutineState(Phase.READY)
         ready = RoutineState(Phase.READY, stretch=index, done=routine.done, held=routine.held)

@@ -21,6 +21,7 @@ class Stretch:
     hold_seconds: int  # the content's default
     min_seconds: int = 0
     max_seconds: int = 0
+    picture: str | None = None  # its picture's id (content/pictures/)
 
     def clamp(self, seconds: int) -> int:
         """A hold time within this exercise's range."""
@@ -63,7 +64,14 @@ class Plan:
 def compile_plan(content: Content, speed: float = 1.0) -> Plan:
     spec = content.routine
     stretches = [
-        (ex.id, side, ex.hold.seconds, ex.hold.min_seconds, ex.hold.max_seconds)
+        (
+            ex.id,
+            side,
+            ex.hold.seconds,
+            ex.hold.min_seconds,
+            ex.hold.max_seconds,
+            ex.pictures[side] if ex.pictures else None,
+        )
         for ex in spec.exercises
         for side in range(ex.sides)
     ]

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import sys
 import threading
+from pathlib import Path
 from typing import TextIO
 
 from bot.config import Settings
@@ -26,8 +27,9 @@ QUIT = {"/quit", "/exit", "quit", "exit"}
 class ConsoleView:
     """Prints what the user would see in the Telegram app."""
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, pictures: Path) -> None:
         self.out = out
+        self.pictures = pictures  # where the pictures the bot sends are saved
         self.choices: list[tuple[int, str]] = []  # (message id, callback data), numbered from 1
         self.shown: dict[int, str] = {}  # message id -> the text last printed for it
         self.labels: dict[int, list[str]] = {}  # message id -> the buttons last printed for it
@@ -54,6 +56,12 @@ class ConsoleView:
     def _print_message(self, message: SentMessage) -> None:
         self.shown[message.message_id] = message.text
         self._line("")
+        if message.photo is not None and message.photo_bytes is not None:
+            self.pictures.mkdir(parents=True, exist_ok=True)
+            path = self.pictures / f"{message.photo}.png"
+            if not path.exists():
+                path.write_bytes(message.photo_bytes)
+            self._line(f"  [picture: {path}]")
         for line in message.text.splitlines():
             self._line(f"  {line}" if line else "")
         self._print_buttons(message)
@@ -95,7 +103,7 @@ async def run_console(
     out = stdout or sys.stdout
     server = FakeTelegram()
     server.add_chat(CHAT_ID)  # the user's chat exists, as on Telegram, before they write again
-    view = ConsoleView(out)
+    view = ConsoleView(out, settings.database.parent / "console-pictures")
     server.add_listener(view)
     out.write(
         "Stretch Coach console: you are chatting with the real bot on an emulated Telegram.\n"

@@ -123,6 +123,10 @@ class FakeTelegram(BotMethods):
             _Injection(0, "", None, times, True, answer_lost)
         )
 
+    def forget_files(self) -> None:
+        """Every file_id given so far becomes unknown, as for a bot with a new token."""
+        self._known_files.clear()
+
     def add_chat(
         self,
         chat_id: int,

@@ -147,7 +147,9 @@ class BotMethods(ServerState):
         file_id = photo if isinstance(photo, str) and photo in self._known_files else None
         if file_id is None:
             file_id = f"AgACAgIAAxkDAAI{next(self._file_ids):08d}emulated"
-            self._known_files.add(file_id)
+            self._known_files[file_id] = data
+        uploaded = data is not None
+        data = self._known_files[file_id] if data is None else data
         msg = SentMessage(
             message_id=self._new_message_id(chat.id),
             chat_id=chat.id,
@@ -163,6 +165,7 @@ class BotMethods(ServerState):
             parse_mode=_parse_mode(params),
             reply_to_message_id=self._reply_to(chat.id, params),
             photo_bytes=data,
+            uploaded=uploaded,
         )
         return self._store(msg)
 

@@ -116,6 +116,7 @@ class SentMessage:
     edit_date: int | None = None
     reply_to_message_id: int | None = None
     photo_bytes: bytes | None = None
+    uploaded: bool = False  # the photo's bytes came with the request (not a known file_id)
 
     def button(self, text: str) -> Button:
         """The inline button labelled ``text`` (ValueError listing the labels if absent)."""

@@ -88,7 +88,8 @@ class ServerState:
         self._callback_ids = itertools.count(1)
         self._callbacks: dict[str, tuple[int, int]] = {}
         self._file_ids = itertools.count(1)
-        self._known_files: set[str] = set()
+        # Files the bot uploaded, by the file_id they were given (their bytes, when uploaded).
+        self._known_files: dict[str, bytes | None] = {}
         self._allowed_updates: set[str] | None = None
         self._injections: dict[str, list[_Injection]] = {}
         self._listeners: list[Callable[[Event], None]] = []

@@ -51,15 +51,24 @@ class OutboxUnavailable(Exception):
 
 # Real seconds before effects that could not be shown are tried again.
 RETRY_PENDING = 15.0
+# The longest caption a picture can carry (Telegram's limit); a longer text follows it.
+CAPTION_LIMIT = 1024
 
 
 class Outbox(Protocol):
     async def send(
-        self, chat_id: int, text: str, buttons: tuple[Button, ...], *, reminder: bool = False
+        self,
+        chat_id: int,
+        text: str,
+        buttons: tuple[Button, ...],
+        *,
+        reminder: bool = False,
+        picture: str | None = None,
     ) -> int:
         """Show a message; return its id. Raise ChatUnreachable when the chat is gone.
 
-        `reminder`: it may wait behind what people are waiting for (steps, cues)."""
+        `reminder`: it may wait behind what people are waiting for (steps, cues).
+        `picture` ("<id>/<language>"): a photo with `text` as its caption (CAPTION_LIMIT)."""
         ...
 
     async def edit(
@@ -169,7 +178,7 @@ class Runner:
             keep_buttons=any(isinstance(e, Keep) for e in effects),
             handled=not any(isinstance(e, Unhandled) for e in effects),
         )
-        outbox = tuple(_pending(e) for e in effects if isinstance(e, (Send, Edit)))
+        outbox = tuple(p for e in effects if isinstance(e, (Send, Edit)) for p in _pending(e))
         chats = self.store.chats
         async with self.store.write():  # durable before visible
             moved = await conversation.save(chat_id, before, state, now)
@@ -247,7 +256,7 @@ class Runner:
     async def _show(self, chat_id: int, effect: Pending) -> int | None:
         buttons = tuple(_button(label, data, row) for label, data, row in effect.buttons)
         if effect.kind == "send":
-            return await self.outbox.send(chat_id, effect.text, buttons)
+            return await self.outbox.send(chat_id, effect.text, buttons, picture=effect.picture)
         assert effect.message_id is not None
         await self.outbox.edit(
             chat_id, effect.message_id, effect.text, buttons, countdown=effect.countdown
@@ -255,13 +264,22 @@ class Runner:
         return None
 
 
-def _pending(effect: Send | Edit) -> Pending:
+def _pending(effect: Send | Edit) -> tuple[Pending, ...]:
+    """The outbox entries of an effect: one, or a picture and then its text when the text is
+    too long for a caption."""
     buttons = tuple((b.label, b.data, b.row) for b in effect.buttons)
-    if isinstance(effect, Send):
-        return Pending("send", effect.text, buttons, countdown=effect.countdown)
-    return Pending(
-        "edit", effect.text, buttons, message_id=effect.message_id, countdown=effect.countdown
-    )
+    if isinstance(effect, Edit):
+        edit = Pending(
+            "edit", effect.text, buttons, message_id=effect.message_id, countdown=effect.countdown
+        )
+        return (edit,)
+    picture = effect.picture.key if effect.picture else None
+    if picture is not None and len(effect.text) > CAPTION_LIMIT:
+        return (
+            Pending("send", "", picture=picture),
+            Pending("send", effect.text, buttons, countdown=effect.countdown),
+        )
+    return (Pending("send", effect.text, buttons, countdown=effect.countdown, picture=picture),)
 
 
 def _button(label: str, data: str, row: int | None) -> Button:

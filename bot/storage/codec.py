@@ -100,6 +100,7 @@ def load_pending(raw: str | None) -> tuple[Pending, ...]:
             message_id=e.get("message_id"),
             countdown=bool(e.get("countdown", False)),
             attempted=bool(e.get("attempted", False)),
+            picture=e.get("picture"),
         )
         for e in data.get("effects", ())
     )

@@ -36,6 +36,7 @@ class Pending:
     message_id: int | None = None  # edit: the message to change
     countdown: bool = False  # send: the routine edits it later; edit: a countdown tick
     attempted: bool = False  # send: tried once already; a message is never sent twice
+    picture: str | None = None  # send: a picture ("<id>/<language>"), the text its caption
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,16 @@ class ReminderStore(Protocol):
     async def next_due_at(self) -> float | None: ...
 
 
+class MediaStore(Protocol):
+    """The file_id Telegram gave for each picture uploaded, so it is uploaded once."""
+
+    async def file_id(self, key: str) -> str | None: ...
+    async def remember(self, key: str, file_id: str, now: float) -> None: ...
+    async def forget(self, key: str) -> None:
+        """Telegram refused the file_id: the picture is uploaded again next time."""
+        ...
+
+
 class SafetyLog(Protocol):
     async def record(self, chat_id: int, at: float, record: Record) -> None:
         """Keep a safety event (a check's answers, a Stop and what followed) for good."""
@@ -100,6 +111,8 @@ class Store(Protocol):
     def reminders(self) -> ReminderStore: ...
     @property
     def safety_log(self) -> SafetyLog: ...
+    @property
+    def media(self) -> MediaStore: ...
 
     def write(self) -> AbstractAsyncContextManager[None]:
         """One transaction: every write inside it is stored together, or none is."""

@@ -101,6 +101,7 @@ class SqliteStore:
         self.chats = SqliteChats(self)
         self.reminders = SqliteReminders(self)
         self.safety_log = SqliteSafetyLog(self)
+        self.media = SqliteMedia(self)
 
     # --- connections ----------------------------------------------------------------------
 
@@ -519,3 +520,25 @@ class SqliteSafetyLog:
             "VALUES (?, ?, ?, ?, ?, ?)",
             (chat_id, at, record.kind, record.answer, record.exercise, record.side),
         )
+
+
+class SqliteMedia:
+    """Pictures uploaded to Telegram: their file_id by key (see schema/0008_media.sql)."""
+
+    def __init__(self, store: SqliteStore) -> None:
+        self._store = store
+
+    async def file_id(self, key: str) -> str | None:
+        row = self._store.one("SELECT file_id FROM media WHERE key = ?", (key,))
+        return None if row is None else str(row[0])
+
+    async def remember(self, key: str, file_id: str, now: float) -> None:
+        await self._store.statement(
+            "INSERT INTO media (key, file_id, stored_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET file_id = excluded.file_id, "
+            "stored_at = excluded.stored_at",
+            (key, file_id, now),
+        )
+
+    async def forget(self, key: str) -> None:
+        await self._store.statement("DELETE FROM media WHERE key = ?", (key,))

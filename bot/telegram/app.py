@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from telegram import Update
@@ -22,6 +23,7 @@ from bot.runtime.timers import TimerLoop, TimerSource
 from bot.storage import SqliteStore, Store
 from bot.telegram.handlers import Handlers
 from bot.telegram.outbox import TelegramOutbox
+from bot.telegram.photos import Photos
 from bot.telegram.scheduler import SendScheduler
 
 log = logging.getLogger(__name__)
@@ -76,7 +78,10 @@ class StretchBot:
         )
         # With Telegram's limits in force, what people wait for is sent first (see scheduler).
         self.scheduler = SendScheduler() if rate_limit else None
-        self.runner = Runner(self.store, self.clock, TelegramOutbox(self.app, self.scheduler))
+        self.photos = Photos(content, self.store.media, self.clock)
+        self._drawing: asyncio.Task[None] | None = None
+        outbox = TelegramOutbox(self.app, self.scheduler, self.photos)
+        self.runner = Runner(self.store, self.clock, outbox)
         self.reminders = ReminderConversation(setup, self.store)
         self.conversation = RoutineConversation(self.routine, self.store, self.reminders)
         self.handlers = Handlers(self.runner, self.conversation, self.reminders, content)
@@ -108,11 +113,16 @@ class StretchBot:
         await self.handlers.set_commands(self.app)
         if self.run_timers:
             self.timers.start()
+            # The pictures are drawn off the loop before the first card needs one.
+            self._drawing = asyncio.create_task(self.photos.draw_all(), name="draw-pictures")
         log.info("Stretch Coach is ready (speed x%g)", self.settings.speed)
 
     async def shutdown(self) -> None:
         """Let running timers finish, then close the database."""
         await self.timers.stop()
+        if self._drawing is not None:
+            await self._drawing
+            self._drawing = None
         await self.store.close()
 
     def run_polling(self) -> None:

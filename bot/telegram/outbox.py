@@ -18,6 +18,7 @@ from telegram.ext import Application
 from bot.core.callbacks import Button
 from bot.runtime.runner import ChatUnreachable, OutboxUnavailable
 from bot.telegram.keyboards import keyboard
+from bot.telegram.photos import Photos
 from bot.telegram.scheduler import Priority, SendScheduler
 
 log = logging.getLogger(__name__)
@@ -60,8 +61,10 @@ class TelegramOutbox:
         self,
         app: Application,  # type: ignore[type-arg]
         scheduler: SendScheduler | None = None,
+        photos: Photos | None = None,
     ) -> None:
         self.app = app
+        self.photos = photos
         # With Telegram's limits in force, sends take turns by priority (None: no limit).
         self.scheduler = scheduler
 
@@ -69,13 +72,31 @@ class TelegramOutbox:
         return True if self.scheduler is None else await self.scheduler.slot(priority)
 
     async def send(
-        self, chat_id: int, text: str, buttons: tuple[Button, ...], *, reminder: bool = False
+        self,
+        chat_id: int,
+        text: str,
+        buttons: tuple[Button, ...],
+        *,
+        reminder: bool = False,
+        picture: str | None = None,
     ) -> int:
         await self._turn(Priority.REMINDER if reminder else Priority.STEP)
+        markup = keyboard(buttons)
         try:
-            message = await _patiently(
-                self.app.bot.send_message, chat_id, text, reply_markup=keyboard(buttons), once=True
-            )
+            if picture is not None and self.photos is not None:
+                message = await _patiently(
+                    self.photos.send,
+                    self.app,
+                    chat_id,
+                    picture,
+                    text,
+                    reply_markup=markup,
+                    once=True,
+                )
+            else:
+                message = await _patiently(
+                    self.app.bot.send_message, chat_id, text, reply_markup=markup, once=True
+                )
         except Forbidden as exc:
             raise ChatUnreachable(str(exc)) from exc
         except BadRequest as exc:
