@@ -226,3 +226,61 @@ async def test_a_routine_paused_for_more_than_a_day_is_closed_kindly(coach: Harn
     assert h.last().text == "Nothing is paused."
     await h.send("/routine")
     assert "Anything new since last time?" in h.last().text
+
+
+async def test_settings_change_in_place_and_apply_from_the_next_hold(coach: Harness) -> None:
+    h = coach
+    await h.send("/settings")
+    menu = h.last()
+    assert menu.text == (
+        "Your settings. Tap one to change it. Changes apply from your next hold.\n\n"
+        "Hold, Exercise 1: seated twist: 30 s each side\n"
+        "Hold, Exercise 2: side-lying stretch: 30 s each side\n"
+        "Rest between sides: 15 s\n"
+        "Time to get into position: 10 s\n"
+        "Countdown: a number that counts down"
+    )
+    assert menu.button_texts == [
+        "Exercise 1: seated twist: 30 s",
+        "Exercise 2: side-lying stretch: 30 s",
+        "Rest: 15 s",
+        "Get ready: 10 s",
+        "Countdown: on",
+        "🌍 Time zone",
+        "⏰ Reminders",
+        "Done",
+    ]
+    await h.tap("Exercise 1: seated twist: 30 s", message_id=menu.message_id)
+    assert h.server.callback_answers[-1]["text"] == "Saved"
+    assert "Hold, Exercise 1: seated twist: 45 s each side" in menu.text  # the same message
+    await h.tap("Get ready: 10 s", message_id=menu.message_id)
+    await h.tap("Get ready: 15 s", message_id=menu.message_id)
+    assert "Time to get into position: 0 s" in menu.text  # round to the first choice
+    await h.tap("Countdown: on", message_id=menu.message_id)
+    assert "Countdown: off (only the cues)" in menu.text
+    await h.tap("Done", message_id=menu.message_id)
+    assert menu.buttons == [] and menu.text.startswith("Your settings:")
+
+    # The next routine: no get-ready count, a 45 s hold, a countdown that does not move.
+    await h.to_first_card()
+    await h.tap("Start hold")
+    countdown = h.last()
+    assert countdown.text.startswith("⏱ 45 s left")
+    await h.advance(44.9)
+    assert countdown.edits == [] and "Halfway." in h.texts()
+    await h.advance(0.1)
+    assert any(t.startswith("Time's up.") for t in h.texts())
+    await h.stop()  # settings are kept with the chat
+    await h.start()
+    await h.send("/settings")
+    assert "Hold, Exercise 1: seated twist: 45 s each side" in h.last().text
+
+
+async def test_settings_shortcuts_lead_to_the_time_zone_and_reminders(coach: Harness) -> None:
+    h = coach
+    await h.send("/settings")
+    await h.tap("🌍 Time zone")
+    assert "time zone" in h.last().text.lower()
+    await h.send("/settings")
+    await h.tap("⏰ Reminders")
+    assert "reminder" in h.last().text.lower()

@@ -33,6 +33,11 @@ class Action(StrEnum):
     RESUME = "resume"
     EXTEND = "more"
     SKIP_SIDE = "sskip"
+    # /settings (bot.core.settings_steps): a choice tapped (its key), done, and shortcuts.
+    SETTING = "set"
+    SETTINGS_DONE = "setdone"
+    SETTINGS_TIMEZONE = "settz"
+    SETTINGS_REMINDERS = "setrem"
     # Safety (bot.core.safety_steps): the warning-sign check and Stop
     SCREEN = "scr"  # Answer: a question of the check, yes or no
     TICK = "tick"  # a condition id, toggled in the tick-list
@@ -173,6 +178,7 @@ CODECS: dict[Action, Codec[Any]] = {
     Action.RESUME: _INT,
     Action.EXTEND: _INT,
     Action.SKIP_SIDE: _INT,
+    Action.SETTING: _WORDS,
     Action.SCREEN: _ANSWER,
     Action.STOP_ANSWER: _ANSWER,
     Action.RECHECK: Codec(

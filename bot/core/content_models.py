@@ -326,6 +326,31 @@ class Rest(_Frozen):
     text: Annotated[str, _text("seconds", "next_name", "next_side")]
 
 
+class SettingsButtons(_Frozen):
+    hold: Annotated[str, _text("name", "seconds")]
+    rest: Annotated[str, _text("seconds")]
+    get_ready: Annotated[str, _text("seconds")]
+    countdown_on: Label
+    countdown_off: Label
+    timezone: Label
+    reminders: Label
+    done: Label
+
+
+class SettingsTexts(_Frozen):
+    """/settings: one message, edited in place as choices are tapped."""
+
+    text: Annotated[str, _text("lines")]
+    closed: Annotated[str, _text("lines")]
+    hold_line: Annotated[str, _text("name", "seconds")]
+    rest_line: Annotated[str, _text("seconds")]
+    get_ready_line: Annotated[str, _text("seconds")]
+    countdown_on_line: Label
+    countdown_off_line: Label
+    saved: Label
+    buttons: SettingsButtons
+
+
 class ReminderButtons(_Frozen):
     start: Label
     snooze: tuple[Annotated[str, _text("minutes")], ...] = Field(min_length=1, max_length=3)
@@ -511,6 +536,7 @@ class Commands(_Frozen):
     pause: Annotated[str, Field(min_length=1, max_length=256)]
     resume: Annotated[str, Field(min_length=1, max_length=256)]
     back: Annotated[str, Field(min_length=1, max_length=256)]
+    settings: Annotated[str, Field(min_length=1, max_length=256)]
 
 
 class Texts(_Frozen):
@@ -521,6 +547,7 @@ class Texts(_Frozen):
     exercises: Mapping[str, Exercise]
     hold: Hold
     rest: Rest
+    settings: SettingsTexts
     done: Annotated[str, _text("count", "exercises")]
     done_item: Annotated[str, _text("name", "seconds")]
     done_item_part: Annotated[str, _text("name", "seconds")]

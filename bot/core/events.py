@@ -58,6 +58,11 @@ class ResumeTimer:
 
 
 @dataclass(frozen=True)
+class ShowSettings:
+    """/settings"""
+
+
+@dataclass(frozen=True)
 class Back:
     """/back: do the previous side again."""
 
@@ -89,6 +94,7 @@ Event = (
     | PauseTimer
     | ResumeTimer
     | Back
+    | ShowSettings
     | Unexpected
     | Edited
     | Wake

@@ -31,6 +31,7 @@ from bot.core.events import (
     Press,
     Record,
     ResumeTimer,
+    ShowSettings,
     StalePress,
     Start,
     Toast,
@@ -41,6 +42,7 @@ from bot.core.hold_steps import HoldSteps
 from bot.core.plan import Plan
 from bot.core.safety import Rules
 from bot.core.safety_steps import SafetySteps
+from bot.core.settings_steps import SettingsSteps
 from bot.core.state import PAUSABLE, ChatState, Phase, RoutineState
 
 # A cue or a hold end handled later than this (real seconds) came too late (the bot was down,
@@ -48,7 +50,7 @@ from bot.core.state import PAUSABLE, ChatState, Phase, RoutineState
 MIN_LATE_TOLERANCE = 2.0
 
 
-class Routine(ConsentSteps, SafetySteps, HoldSteps):
+class Routine(ConsentSteps, SafetySteps, HoldSteps, SettingsSteps):
     """The flow of the routine for one content folder and speed."""
 
     def __init__(self, content: Content, plan: Plan) -> None:
@@ -80,6 +82,12 @@ class Routine(ConsentSteps, SafetySteps, HoldSteps):
                 state = self._decline(state, now, texts, out)
             case Press(action=Action.STOP):
                 state = self._stop(state, now, texts, out)
+            case ShowSettings():
+                state = self._show_settings(state, texts, out)
+            case Press(action=Action.SETTING):
+                state = self._change_setting(state, str(event.value), texts, out, event.message_id)
+            case Press(action=Action.SETTINGS_DONE):
+                state = self._close_settings(state, texts, out, event.message_id)
             case Press() if self._expected(state, event, now):
                 state = self._press(
                     replace(state, last_press=event.message_id), event, now, texts, out

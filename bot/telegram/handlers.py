@@ -37,6 +37,7 @@ from bot.core.events import (
     PauseTimer,
     Press,
     ResumeTimer,
+    ShowSettings,
     StalePress,
     Start,
     Unexpected,
@@ -56,6 +57,8 @@ from bot.storage import ChatSettings
 from bot.telegram.guards import Duplicates, FloodGuard
 
 log = logging.getLogger(__name__)
+
+SETTINGS_SHORTCUTS = frozenset({Action.SETTINGS_TIMEZONE, Action.SETTINGS_REMINDERS})
 NEW = filters.UpdateType.MESSAGE
 Context = ContextTypes.DEFAULT_TYPE
 
@@ -92,6 +95,7 @@ class Handlers:
         app.add_handler(CommandHandler("pause", self.pause, filters=NEW))
         app.add_handler(CommandHandler("resume", self.resume, filters=NEW))
         app.add_handler(CommandHandler("back", self.back, filters=NEW))
+        app.add_handler(CommandHandler("settings", self.settings, filters=NEW))
         app.add_handler(CommandHandler("help", self.help, filters=NEW))
         app.add_handler(CommandHandler("remind", self.remind, filters=NEW))
         app.add_handler(CommandHandler("reminders", self.list_reminders, filters=NEW))
@@ -115,6 +119,7 @@ class Handlers:
                 BotCommand("pause", c.pause),
                 BotCommand("resume", c.resume),
                 BotCommand("back", c.back),
+                BotCommand("settings", c.settings),
                 BotCommand("cancel", c.cancel),
                 BotCommand("remind", c.remind),
                 BotCommand("reminders", c.reminders),
@@ -180,6 +185,10 @@ class Handlers:
         """/back: do the previous side again."""
         await self._event(update, Back())
 
+    async def settings(self, update: Update, context: Context) -> None:
+        """/settings: hold times, rest, get-ready count, countdown; one message edited in place."""
+        await self._event(update, ShowSettings())
+
     async def help(self, update: Update, context: Context) -> None:
         """/help: what the bot understands."""
         await self._event(update, Help())
@@ -202,7 +211,12 @@ class Handlers:
         assert query is not None
         decoded = decode(query.data)
         message_id = query.message.message_id if query.message else None
-        if decoded and decoded[0] in REMINDER_ACTIONS:
+        if decoded and decoded[0] in SETTINGS_SHORTCUTS:  # /settings into the reminders' flows
+            shortcut = (
+                AskTimezone(()) if decoded[0] == Action.SETTINGS_TIMEZONE else ListReminders()
+            )
+            shown = await self._reminder_event(update, shortcut)
+        elif decoded and decoded[0] in REMINDER_ACTIONS:
             shown = await self._reminder_event(update, Press(*decoded, message_id=message_id))
         else:
             event: Event = Press(*decoded, message_id=message_id) if decoded else StalePress()
