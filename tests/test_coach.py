@@ -265,7 +265,7 @@ async def test_settings_change_in_place_and_apply_from_the_next_hold(coach: Harn
     await h.to_first_card()
     await h.tap("Start hold")
     countdown = h.last()
-    assert countdown.text.startswith("⏱ 45 s left")
+    assert countdown.text.startswith("⏱ 45 s hold · Right knee bent")  # no moving number
     await h.advance(44.9)
     assert countdown.edits == [] and "Halfway." in h.texts()
     await h.advance(0.1)

@@ -314,6 +314,8 @@ class Hold(_Frozen):
     card: Annotated[str, _text("name", "side", "about", "instructions")]
     get_ready: Annotated[str, _text("name", "side", "seconds")]
     countdown: Annotated[str, _text("name", "side", "seconds_left")]
+    # The countdown message for a user who turned the moving number off (/settings).
+    countdown_still: Annotated[str, _text("name", "side", "seconds")]
     paused: Annotated[str, _text("name", "side", "seconds_left")]
     skipped: Annotated[str, _text("name", "side")]
     stopped: Annotated[str, _text("name", "side")]

@@ -145,7 +145,6 @@ class HoldSteps:
         """The hold starts: its countdown is one new message (the phone notifies)."""
         routine = _routine(state)
         stretch = self.plan.stretches[routine.stretch]
-        name, side = self._names(stretch, texts)
         seconds = self._hold_length(state, stretch)
         hold = RoutineState(
             Phase.HOLD,
@@ -158,12 +157,12 @@ class HoldSteps:
             held=routine.held,
             hold_seconds=seconds,
         )
+        edits = state.prefs.countdown_edits
         out.send(
-            texts.hold.countdown.format(name=name, side=side, seconds_left=seconds),
+            self._countdown_text(hold, seconds, texts, edits=edits),
             *self._hold_buttons(hold, texts),
             countdown=True,
         )
-        edits = state.prefs.countdown_edits
         wake_at = self.countdown.next_wake(hold, now, edits=edits)
         return replace(state, routine=replace(hold, wake_at=wake_at))
 
@@ -324,21 +323,30 @@ class HoldSteps:
         if routine.phase != Phase.HOLD:
             out.send(texts.replies.resumed)
             return replace(state, routine=replace(moved, wake_at=moved.ends_at))
-        moved = self._show_countdown(moved, now, texts, out)
+        moved = self._show_countdown(moved, now, texts, out, edits=state.prefs.countdown_edits)
         if pressed:
             out.effects.append(Keep())
         wake_at = self.countdown.next_wake(moved, now, edits=state.prefs.countdown_edits)
         return replace(state, routine=replace(moved, wake_at=wake_at))
 
+    def _countdown_text(
+        self, routine: RoutineState, seconds_left: int, texts: Texts, *, edits: bool
+    ) -> str:
+        """The countdown message: the time left, or (without edits) the hold's length."""
+        name, side = self._names(self.plan.stretches[routine.stretch], texts)
+        if not edits:
+            seconds = self.countdown.length(routine)
+            return texts.hold.countdown_still.format(name=name, side=side, seconds=seconds)
+        return texts.hold.countdown.format(name=name, side=side, seconds_left=seconds_left)
+
     def _show_countdown(
-        self, routine: RoutineState, now: float, texts: Texts, out: Out
+        self, routine: RoutineState, now: float, texts: Texts, out: Out, *, edits: bool
     ) -> RoutineState:
         """Edit the countdown to the time left now, with its buttons (after resume or +15 s)."""
         if routine.countdown_message_id is None:
             return routine
-        name, side = self._names(self.plan.stretches[routine.stretch], texts)
         shown = self.countdown.value(routine, now)
-        text = texts.hold.countdown.format(name=name, side=side, seconds_left=shown)
+        text = self._countdown_text(routine, shown, texts, edits=edits)
         buttons = self._hold_buttons(routine, texts)
         out.effects.append(Edit(routine.countdown_message_id, text, buttons))
         return replace(routine, countdown_shown=shown, countdown_at=now)
@@ -357,7 +365,7 @@ class HoldSteps:
         longer = replace(
             routine, hold_seconds=length + more, ends_at=routine.ends_at + self.plan.real(more)
         )
-        longer = self._show_countdown(longer, now, texts, out)
+        longer = self._show_countdown(longer, now, texts, out, edits=state.prefs.countdown_edits)
         out.effects.append(Toast(texts.replies.extended.format(seconds=more)))
         out.effects.append(Keep())
         wake_at = self.countdown.next_wake(longer, now, edits=state.prefs.countdown_edits)
