@@ -284,3 +284,33 @@ async def test_settings_shortcuts_lead_to_the_time_zone_and_reminders(coach: Har
     await h.send("/settings")
     await h.tap("⏰ Reminders")
     assert "reminder" in h.last().text.lower()
+
+
+async def test_a_get_ready_count_that_ran_out_while_the_bot_was_down_is_handled_like_a_hold(
+    coach: Harness,
+) -> None:
+    """The hold began on time: back mid-way, the countdown shows what is left; back after it,
+    the bot says it is late and carries on."""
+    h = coach
+    await h.to_first_card()
+    await h.tap("Start hold")
+    await h.stop()
+    h.jump(20)  # the count ended 10 s ago: 20 s of the hold are left
+    await h.start()
+    await h.advance(0)
+    assert h.last().text.startswith("⏱ 20 s left · Right knee bent")
+    await h.advance(19.9)
+    assert not any(t.startswith("Time's up.") for t in h.texts())
+    await h.advance(0.1)
+    assert any(t.startswith("Time's up.") for t in h.texts())
+
+    await h.advance(15)  # the next side's card
+    await h.tap("Start hold")
+    await h.stop()
+    h.jump(120)  # the count and the whole hold went by
+    await h.start()
+    await h.advance(0)
+    assert h.last().text.startswith(
+        "Sorry, I'm late: your hold (Exercise 1: seated twist, Left knee bent) is over."
+    )
+    assert not any(t.startswith("⏱") and "Left knee bent" in t for t in h.texts())

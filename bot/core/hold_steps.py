@@ -141,28 +141,39 @@ class HoldSteps:
         )
         return replace(state, routine=ready)
 
-    def _begin_hold(self, state: ChatState, now: float, texts: Texts, out: Out) -> ChatState:
-        """The hold starts: its countdown is one new message (the phone notifies)."""
+    def _begin_hold(
+        self, state: ChatState, now: float, texts: Texts, out: Out, *, at: float | None = None
+    ) -> ChatState:
+        """The hold starts: its countdown is one new message (the phone notifies).
+
+        `at`: when it was due to start (the get-ready count's end). A count that ran out while
+        the bot was down is handled like a hold: the hold began on time, the countdown shows
+        what is left of it, and one already over says so."""
         routine = _routine(state)
         stretch = self.plan.stretches[routine.stretch]
         seconds = self._hold_length(state, stretch)
+        start = now if at is None else min(at, now)
+        ends_at = start + self.plan.real(seconds)
         hold = RoutineState(
             Phase.HOLD,
             stretch=stretch.index,
-            started_at=now,
-            ends_at=now + self.plan.real(seconds),
-            countdown_shown=seconds,
-            countdown_at=now,
+            started_at=start,
+            ends_at=ends_at,
+            countdown_at=start,
             done=routine.done,
             held=routine.held,
             hold_seconds=seconds,
         )
+        if now >= ends_at - 1e-9:  # the whole hold went by while the bot was away
+            return self._hold_tick(replace(state, routine=hold), now, texts, out)
         edits = state.prefs.countdown_edits
+        shown = self.countdown.value(hold, now)
         out.send(
-            self._countdown_text(hold, seconds, texts, edits=edits),
+            self._countdown_text(hold, shown, texts, edits=edits),
             *self._hold_buttons(hold, texts),
             countdown=True,
         )
+        hold = replace(hold, countdown_shown=shown)
         wake_at = self.countdown.next_wake(hold, now, edits=edits)
         return replace(state, routine=replace(hold, wake_at=wake_at))
 

@@ -302,7 +302,7 @@ class Routine(ConsentSteps, SafetySteps, HoldSteps, SettingsSteps):
                 out.send(done, *self._warm_up_buttons(texts, rounds))
                 return replace(state, routine=RoutineState(Phase.WARM_UP_CHECK, rounds=rounds))
             case Phase.GET_READY:
-                return self._begin_hold(state, now, texts, out)
+                return self._begin_hold(state, now, texts, out, at=routine.ends_at)
             case Phase.HOLD:
                 return self._hold_tick(state, now, texts, out)
             case Phase.REST:
