@@ -20,10 +20,14 @@ def shipped_content() -> Content:
 
 @pytest.fixture(scope="session")
 def content(shipped_content: Content) -> Content:
-    """The shipped content with the get-ready count set to 0: "Start hold" starts the hold at
-    once, as the tests of everything but the coach's controls assume (tests/test_coach.py
-    covers the count with the shipped content)."""
-    routine = shipped_content.routine.model_copy(update={"get_ready_seconds": 0})
+    """The shipped content with the get-ready count set to 0 and no pain question: "Start hold"
+    starts the hold at once and the summary ends the routine, as the tests of everything but
+    the coach and progress assume (tests/test_coach.py and tests/test_progress.py use the
+    shipped content)."""
+    progress = shipped_content.routine.progress.model_copy(update={"ask_pain": False})
+    routine = shipped_content.routine.model_copy(
+        update={"get_ready_seconds": 0, "progress": progress}
+    )
     return replace(shipped_content, routine=routine)
 
 

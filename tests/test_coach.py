@@ -238,7 +238,8 @@ async def test_settings_change_in_place_and_apply_from_the_next_hold(coach: Harn
         "Hold, Exercise 2: side-lying stretch: 30 s each side\n"
         "Rest between sides: 15 s\n"
         "Time to get into position: 10 s\n"
-        "Countdown: a number that counts down"
+        "Countdown: a number that counts down\n"
+        "Pain question before and after: on"
     )
     assert menu.button_texts == [
         "Exercise 1: seated twist: 30 s",
@@ -246,6 +247,7 @@ async def test_settings_change_in_place_and_apply_from_the_next_hold(coach: Harn
         "Rest: 15 s",
         "Get ready: 10 s",
         "Countdown: on",
+        "Pain question: on",
         "🌍 Time zone",
         "⏰ Reminders",
         "Done",

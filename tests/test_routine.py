@@ -61,6 +61,8 @@ def at_warm_up(routine: Routine) -> ChatState:
     """/routine with consent and a recent check: "anything new?" No, then the warm-up check."""
     state, _ = routine.advance(accepted(routine), BeginRoutine(), T0)
     state, _ = routine.advance(state, Press(Action.RECHECK, False), T0)
+    if state.routine is not None and state.routine.phase == Phase.PAIN_BEFORE:
+        state, _ = routine.advance(state, Press(Action.PAIN_SKIP), T0)  # the optional score
     assert state.routine is not None and state.routine.phase == Phase.WARM_UP_CHECK
     return state
 

@@ -38,6 +38,9 @@ class Action(StrEnum):
     SETTINGS_DONE = "setdone"
     SETTINGS_TIMEZONE = "settz"
     SETTINGS_REMINDERS = "setrem"
+    # Progress: a pain score 0-10 (before or after the routine), or skipping the question.
+    PAIN = "pain"
+    PAIN_SKIP = "painskip"
     # Safety (bot.core.safety_steps): the warning-sign check and Stop
     SCREEN = "scr"  # Answer: a question of the check, yes or no
     TICK = "tick"  # a condition id, toggled in the tick-list
@@ -179,6 +182,7 @@ CODECS: dict[Action, Codec[Any]] = {
     Action.EXTEND: _INT,
     Action.SKIP_SIDE: _INT,
     Action.SETTING: _WORDS,
+    Action.PAIN: Codec(str, lambda t: int(t) if t.isdigit() and int(t) <= 10 else None),
     Action.SCREEN: _ANSWER,
     Action.STOP_ANSWER: _ANSWER,
     Action.RECHECK: Codec(

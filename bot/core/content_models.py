@@ -90,6 +90,14 @@ class MedicalGuide(Medical):
     text: Annotated[str, _text("minutes", "seconds")]
 
 
+class MedicalWithCount(Medical):
+    text: Annotated[str, _text("count")]
+
+
+class MedicalWithDays(Medical):
+    text: Annotated[str, _text("days")]
+
+
 # --------------------------------------------------------------------------- sources.yaml
 
 
@@ -243,6 +251,19 @@ class SettingsSpec(_Frozen):
     hold_step_seconds: int = Field(ge=5, le=60)
 
 
+class ProgressSpec(_Frozen):
+    """When the pain scores say "see a professional" (routine.yaml, `progress`)."""
+
+    # Ask for a pain score before and after each routine (each user can turn it off).
+    ask_pain: bool = True
+    # Pain after worse than before on this many routines in a row.
+    worse_in_a_row: int = Field(ge=1, le=10)
+    # No lower pain (before the routine) after this many days of routines.
+    no_better_days: int = Field(ge=7, le=90)
+    # The advice is given at most once in this many days.
+    advice_every_days: int = Field(ge=1, le=90)
+
+
 class RoutineSpec(_Frozen):
     """The order and timing of the routine (content/routine.yaml)."""
 
@@ -257,6 +278,7 @@ class RoutineSpec(_Frozen):
     cues: tuple[CueTiming, ...]
     exercises: tuple[ExerciseTiming, ...] = Field(min_length=1)
     safety: SafetySpec
+    progress: ProgressSpec
 
     @model_validator(mode="after")
     def _unique_ids(self) -> RoutineSpec:
@@ -328,12 +350,26 @@ class Rest(_Frozen):
     text: Annotated[str, _text("seconds", "next_name", "next_side")]
 
 
+class ProgressTexts(_Frozen):
+    """Pain scores before and after, and what is said when they do not get better."""
+
+    pain_before: Text
+    pain_after: Text
+    skip: Label
+    thanks: Text
+    # Pain after worse than before, routines in a row ({count}); and no better for {days}.
+    worse: MedicalWithCount
+    no_better: MedicalWithDays
+
+
 class SettingsButtons(_Frozen):
     hold: Annotated[str, _text("name", "seconds")]
     rest: Annotated[str, _text("seconds")]
     get_ready: Annotated[str, _text("seconds")]
     countdown_on: Label
     countdown_off: Label
+    pain_on: Label
+    pain_off: Label
     timezone: Label
     reminders: Label
     done: Label
@@ -349,6 +385,8 @@ class SettingsTexts(_Frozen):
     get_ready_line: Annotated[str, _text("seconds")]
     countdown_on_line: Label
     countdown_off_line: Label
+    pain_on_line: Label
+    pain_off_line: Label
     saved: Label
     buttons: SettingsButtons
 
@@ -550,6 +588,7 @@ class Texts(_Frozen):
     hold: Hold
     rest: Rest
     settings: SettingsTexts
+    progress: ProgressTexts
     done: Annotated[str, _text("count", "exercises")]
     done_item: Annotated[str, _text("name", "seconds")]
     done_item_part: Annotated[str, _text("name", "seconds")]

@@ -157,11 +157,23 @@ class Record:
 
 
 @dataclass(frozen=True)
+class History:
+    """A routine's history, kept for /progress and /export: it began, its pain scores, and
+    how it ended (`outcome`: finished | cancelled | stopped | ended) with what was held."""
+
+    kind: str  # "started" | "pain_before" | "pain_after" | "ended"
+    begun_at: float
+    pain: int | None = None
+    outcome: str | None = None
+    holds: tuple[tuple[int, int], ...] = ()  # (stretch index, seconds held)
+
+
+@dataclass(frozen=True)
 class Unhandled:
     """Typed text that was not an answer to this conversation: another should hear it."""
 
 
-Effect = Send | Edit | Toast | Finished | Keep | Record | Unhandled
+Effect = Send | Edit | Toast | Finished | Keep | Record | History | Unhandled
 
 
 @dataclass

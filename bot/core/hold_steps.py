@@ -22,7 +22,7 @@ from bot.core.callbacks import Action, Button
 from bot.core.content import Content
 from bot.core.content_models import Texts
 from bot.core.countdown import Countdown
-from bot.core.events import Edit, Finished, Keep, Out, Picture, Toast
+from bot.core.events import Edit, Keep, Out, Picture, Toast
 from bot.core.plan import Plan, Stretch
 from bot.core.safety import Rules
 from bot.core.state import PAUSABLE, ChatState, Phase, RoutineState
@@ -46,6 +46,9 @@ class HoldSteps:
             raise NotImplementedError
 
         def _prompt(self, state: ChatState, now: float, texts: Texts, out: Out) -> None:
+            raise NotImplementedError
+
+        def _after_summary(self, state: ChatState, now: float, texts: Texts, out: Out) -> ChatState:
             raise NotImplementedError
 
     # -- what the user chose (/settings), within what content allows --------------------------
@@ -231,7 +234,7 @@ class HoldSteps:
         following = self._following(state, stretch.index, now)
         if following is None:
             out.send(ended)
-            return self._finish(state, texts, out)
+            return self._finish(state, now, texts, out)
         rest = self._rest_seconds(state)
         if rest == 0:
             out.send(ended)
@@ -251,12 +254,12 @@ class HoldSteps:
         )
         return replace(state, routine=resting)
 
-    def _finish(self, state: ChatState, texts: Texts, out: Out) -> ChatState:
-        """The routine is over: what was held, then the reminders may offer to come back."""
+    def _finish(self, state: ChatState, now: float, texts: Texts, out: Out) -> ChatState:
+        """The routine is over: what was held, then the pain question (bot.core.progress_steps)
+        and the reminders' offer to come back."""
         routine = _routine(state)
         out.send(self._summary(routine, texts))
-        out.effects.append(Finished())
-        return replace(state, routine=None)
+        return self._after_summary(state, now, texts, out)
 
     def _summary(self, routine: RoutineState, texts: Texts) -> str:
         """What was held: each exercise with a side held, and for how long."""
@@ -388,7 +391,7 @@ class HoldSteps:
         self._stop_countdown(state, texts, out, skipped=True)
         following = self._following(state, routine.stretch, now)
         if following is None:
-            return self._finish(state, texts, out)
+            return self._finish(state, now, texts, out)
         return self._show_stretch(state, following, texts, out)
 
     def _back(self, state: ChatState, now: float, texts: Texts, out: Out) -> ChatState:

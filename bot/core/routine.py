@@ -40,6 +40,7 @@ from bot.core.events import (
 )
 from bot.core.hold_steps import HoldSteps
 from bot.core.plan import Plan
+from bot.core.progress_steps import ProgressSteps
 from bot.core.safety import Rules
 from bot.core.safety_steps import SafetySteps
 from bot.core.settings_steps import SettingsSteps
@@ -50,7 +51,7 @@ from bot.core.state import PAUSABLE, ChatState, Phase, RoutineState
 MIN_LATE_TOLERANCE = 2.0
 
 
-class Routine(ConsentSteps, SafetySteps, HoldSteps, SettingsSteps):
+class Routine(ConsentSteps, SafetySteps, HoldSteps, SettingsSteps, ProgressSteps):
     """The flow of the routine for one content folder and speed."""
 
     def __init__(self, content: Content, plan: Plan) -> None:
@@ -65,12 +66,15 @@ class Routine(ConsentSteps, SafetySteps, HoldSteps, SettingsSteps):
         """Apply one event; return the new state and what to show."""
         texts = self.content.texts(state.locale)
         out = Out()
+        original = state
         if not self._fits(state):  # the content changed under a running routine: end kindly
             out.send(texts.replies.routine_changed)
             state = replace(state, routine=None)
             if isinstance(event, Wake):
-                return state, out.effects
+                return self._ended(original, state, event, now, out), out.effects
         state = self._close_paused(state, now, texts, out)
+        if _in(state, Phase.PAIN_AFTER) and isinstance(event, _MOVES_ON):
+            state = self._close_session(state, None, now, texts, out)  # the score is optional
         match event:
             case Start():
                 state = self._start(state, event, now, texts, out)
@@ -117,7 +121,19 @@ class Routine(ConsentSteps, SafetySteps, HoldSteps, SettingsSteps):
                 out.send(texts.replies.edited_message)
             case Wake():
                 state = self._wake(state, event.at, now, texts, out)
-        return state, out.effects
+        return self._ended(original, state, event, now, out), out.effects
+
+    def _ended(
+        self, before: ChatState, after: ChatState, event: Event, now: float, out: Out
+    ) -> ChatState:
+        """A routine that ended other than by finishing is kept in the history with how."""
+        if before.routine is None or after.routine is not None:
+            return after
+        if after.progress.begun_at is None:
+            return after
+        stopped = before.routine.phase == Phase.STOPPED
+        outcome = "cancelled" if isinstance(event, Cancel) else "stopped" if stopped else "ended"
+        return self._end_session(after, before.routine, outcome, now, out)
 
     def _fits(self, state: ChatState) -> bool:
         """Whether a stored routine still fits the content (an exercise or a side may be gone)."""
@@ -158,6 +174,8 @@ class Routine(ConsentSteps, SafetySteps, HoldSteps, SettingsSteps):
                 return action in (Action.TICK, Action.TICKS_DONE, Action.TICKS_NONE)
             case Phase.NOTICES:
                 return action in (Action.GO_ON, Action.END_TODAY)
+            case Phase.PAIN_BEFORE | Phase.PAIN_AFTER:
+                return action in (Action.PAIN, Action.PAIN_SKIP)
             case Phase.RECHECK:
                 return action == Action.RECHECK and isinstance(press.value, bool)
             case Phase.STOPPED:
@@ -200,15 +218,19 @@ class Routine(ConsentSteps, SafetySteps, HoldSteps, SettingsSteps):
             case Action.TICKS_DONE:
                 return self._finish_check(state, routine.ticks, now, texts, out)
             case Action.GO_ON:
-                return self._warm_up_check(state, now, texts, out)
+                return self._begin_stretching(state, now, texts, out)
             case Action.RECHECK if yes:
                 out.effects.append(Record("recheck", "something new"))
                 return self._full_check(state, texts, out)
             case Action.RECHECK:
                 out.effects.append(Record("recheck", "nothing new"))
-                return self._warm_up_check(state, now, texts, out)
+                return self._begin_stretching(state, now, texts, out)
             case Action.STOP_ANSWER:
                 return self._stop_answer(state, yes, now, texts, out)
+            case Action.PAIN:
+                return self._pain(state, int(str(value)), now, texts, out)
+            case Action.PAIN_SKIP:
+                return self._pain(state, None, now, texts, out)
             case Action.AFTER_STOP:
                 return self._after_stop(state, str(press.value), now, texts, out)
         raise AssertionError(f"unhandled button {press.action}")
@@ -308,7 +330,7 @@ class Routine(ConsentSteps, SafetySteps, HoldSteps, SettingsSteps):
             case Phase.REST:
                 following = self._following(state, routine.stretch, now)
                 if following is None:  # the rest of the plan was left out meanwhile
-                    return self._finish(state, texts, out)
+                    return self._finish(state, now, texts, out)
                 return self._show_stretch(state, following, texts, out)
         return replace(state, routine=replace(routine, wake_at=None))
 
@@ -363,10 +385,17 @@ class Routine(ConsentSteps, SafetySteps, HoldSteps, SettingsSteps):
             case Phase.RECHECK:
                 out.send(replies.expect_answer)
                 self._ask_recheck(state, texts, out)
+            case Phase.PAIN_BEFORE:
+                self._ask_pain(texts.progress.pain_before, texts, out)
+            case Phase.PAIN_AFTER:
+                self._ask_pain(texts.progress.pain_after, texts, out)
             case Phase.STOPPED:
                 out.send(replies.expect_answer)
                 self._ask_after_stop(state, now, texts, out)
 
+
+# Events that move a chat on from the optional pain question after the summary.
+_MOVES_ON = (Start, BeginRoutine, Cancel, ShowSettings, PauseTimer, ResumeTimer, Back)
 
 # The controls of a running step (bot.core.hold_steps), and the steps each fits.
 _CONTROLS = frozenset({Action.PAUSE, Action.RESUME, Action.EXTEND, Action.SKIP_SIDE})

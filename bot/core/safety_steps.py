@@ -36,6 +36,11 @@ class SafetySteps:
         def _show_stretch(self, state: ChatState, index: int, texts: Texts, out: Out) -> ChatState:
             raise NotImplementedError
 
+        def _begin_stretching(
+            self, state: ChatState, now: float, texts: Texts, out: Out
+        ) -> ChatState:
+            raise NotImplementedError
+
         def _following(self, state: ChatState, index: int, now: float) -> int | None:
             raise NotImplementedError
 
@@ -151,7 +156,7 @@ class SafetySteps:
         safety = Safety(now, self.rules.version, None, ticks, state.safety.stops)
         state = replace(state, safety=safety)
         if not ticks:
-            return self._warm_up_check(state, now, texts, out)
+            return self._begin_stretching(state, now, texts, out)
         screening = texts.safety.screening
         notices = [screening.conditions[t].notice.text for t in ticks]
         if not self.rules.allowed_exercises(safety, now):

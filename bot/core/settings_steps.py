@@ -18,7 +18,7 @@ from bot.core.events import Edit, Keep, Out, Toast
 from bot.core.plan import Plan, Stretch
 from bot.core.state import ChatState
 
-READY, REST, EDITS = "ready", "rest", "edits"
+READY, REST, EDITS, PAIN = "ready", "rest", "edits", "pain"
 HOLD = "hold_"  # + an exercise id
 
 
@@ -35,6 +35,9 @@ class SettingsSteps:
             raise NotImplementedError
 
         def _get_ready_seconds(self, state: ChatState) -> int:
+            raise NotImplementedError
+
+        def _asks_pain(self, state: ChatState) -> bool:
             raise NotImplementedError
 
     def _show_settings(
@@ -62,6 +65,7 @@ class SettingsSteps:
                 Action.SETTING,
                 EDITS,
             ),
+            Button(b.pain_on if self._asks_pain(state) else b.pain_off, Action.SETTING, PAIN),
             Button(b.timezone, Action.SETTINGS_TIMEZONE, row=90),
             Button(b.reminders, Action.SETTINGS_REMINDERS, row=90),
             Button(b.done, Action.SETTINGS_DONE, row=91),
@@ -92,6 +96,8 @@ class SettingsSteps:
             prefs = replace(prefs, get_ready_seconds=chosen)
         elif key == EDITS:
             prefs = replace(prefs, countdown_edits=not prefs.countdown_edits)
+        elif key == PAIN:
+            prefs = replace(prefs, ask_pain=not self._asks_pain(state))
         else:  # a setting this version no longer has
             out.effects.append(Toast(texts.replies.stale_button))
             return self._show_settings(state, texts, out, message_id)
@@ -120,6 +126,7 @@ class SettingsSteps:
         lines.append(s.get_ready_line.format(seconds=self._get_ready_seconds(state)))
         on = state.prefs.countdown_edits
         lines.append(s.countdown_on_line if on else s.countdown_off_line)
+        lines.append(s.pain_on_line if self._asks_pain(state) else s.pain_off_line)
         return "\n".join(lines)
 
     def _holds(self, state: ChatState) -> list[tuple[str, int]]:

@@ -26,6 +26,9 @@ class Phase(StrEnum):
     NOTICES = "notices"  # the notices for the ticks are shown: go on, or not today
     RECHECK = "recheck"  # "Anything new since last time?"
     STOPPED = "stopped"  # Stop was pressed (`question`: 0 numbness, 1 settling, 2 what next)
+    # Progress: "How much does it hurt right now?" before the warm-up and after the summary.
+    PAIN_BEFORE = "pain_before"
+    PAIN_AFTER = "pain_after"
 
 
 # The phases a Stop button is shown in, and where typed text is answered with an offer to stop.
@@ -42,6 +45,7 @@ class Prefs:
     rest_seconds: int | None = None
     get_ready_seconds: int | None = None
     countdown_edits: bool = True  # False: cues only, no moving number
+    ask_pain: bool | None = None  # the pain question before and after (None: content's)
 
     def hold_for(self, exercise_id: str) -> int | None:
         return next((s for e, s in self.holds if e == exercise_id), None)
@@ -77,6 +81,26 @@ class RoutineState:
 
 
 @dataclass(frozen=True)
+class PainMark:
+    """One routine's pain scores (0-10; None: skipped or not asked)."""
+
+    at: float
+    before: int | None = None
+    after: int | None = None
+
+
+@dataclass(frozen=True)
+class Progress:
+    """The routine under way (its start, the pain before it) and the last routines' pain, which
+    the advice to see a professional is judged on (the full history is kept by storage)."""
+
+    begun_at: float | None = None
+    pain_before: int | None = None
+    recent: tuple[PainMark, ...] = ()  # oldest first
+    advised_at: float | None = None  # when the advice to see a GP was last given
+
+
+@dataclass(frozen=True)
 class ChatState:
     """All that is kept about one chat."""
 
@@ -90,6 +114,7 @@ class ChatState:
     timezone: str | None = None  # read only here (set by /timezone): the country's numbers
     last_press: int | None = None  # the message whose button was handled last
     prefs: Prefs = field(default_factory=Prefs)
+    progress: Progress = field(default_factory=Progress)
 
     @property
     def wake_at(self) -> float | None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Generic, Protocol, TypeVar
 
 from bot.core.callbacks import Button, decode
-from bot.core.events import Edit, Effect, Keep, Record, Send, Toast, Unhandled
+from bot.core.events import Edit, Effect, History, Keep, Record, Send, Toast, Unhandled
 from bot.runtime.clock import Clock
 from bot.storage import Pending, Store
 
@@ -185,6 +185,8 @@ class Runner:
             for effect in effects:
                 if isinstance(effect, Record):
                     await self.store.safety_log.record(chat_id, now, effect)
+                elif isinstance(effect, History):
+                    await self.store.history.record(chat_id, now, effect)
             if outbox:
                 await chats.set_pending(chat_id, queued + outbox, now)
         if moved:

@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.core.reminder_types import Draft
 from bot.core.safety import Safety, StopMark
-from bot.core.state import Phase, Prefs, RoutineState
+from bot.core.state import PainMark, Phase, Prefs, Progress, RoutineState
 from bot.storage.protocols import Pending
 
 # The versions written now; a document without "v" is version 1 (the first release wrote none).
@@ -22,6 +22,7 @@ SAFETY_FORMAT = 1
 DRAFT_FORMAT = 1
 PENDING_FORMAT = 1
 PREFS_FORMAT = 1
+PROGRESS_FORMAT = 1
 
 
 def _dumps(version: int, data: dict[str, Any]) -> str:
@@ -121,4 +122,26 @@ def load_prefs(raw: str | None) -> Prefs:
         rest_seconds=data.get("rest_seconds"),
         get_ready_seconds=data.get("get_ready_seconds"),
         countdown_edits=bool(data.get("countdown_edits", True)),
+        ask_pain=data.get("ask_pain"),
+    )
+
+
+def dump_progress(progress: Progress) -> str | None:
+    if progress == Progress():
+        return None
+    return _dumps(PROGRESS_FORMAT, asdict(progress))
+
+
+def load_progress(raw: str | None) -> Progress:
+    if not raw:
+        return Progress()
+    _, data = _loads(raw)
+    return Progress(
+        begun_at=data.get("begun_at"),
+        pain_before=data.get("pain_before"),
+        recent=tuple(
+            PainMark(float(m["at"]), m.get("before"), m.get("after"))
+            for m in data.get("recent", ())
+        ),
+        advised_at=data.get("advised_at"),
     )

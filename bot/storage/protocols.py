@@ -6,7 +6,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from bot.core.events import Record
+from bot.core.events import History, Record
 from bot.core.reminder_types import Draft, Reminder
 from bot.core.state import ChatState
 
@@ -88,6 +88,30 @@ class ReminderStore(Protocol):
     async def next_due_at(self) -> float | None: ...
 
 
+@dataclass(frozen=True)
+class RoutineRecord:
+    """One routine of a user's history (table `routines`)."""
+
+    begun_at: float
+    ended_at: float | None
+    outcome: str | None  # finished | cancelled | stopped | ended; None: left unfinished
+    holds: tuple[tuple[int, int], ...]  # (stretch index, seconds held)
+    pain_before: int | None
+    pain_after: int | None
+
+
+class HistoryStore(Protocol):
+    """Every routine a user began, and their declared rest days, for /progress and /export."""
+
+    async def record(self, chat_id: int, at: float, history: History) -> None: ...
+    async def routines(self, chat_id: int, since: float = 0.0) -> list[RoutineRecord]: ...
+    async def add_rest_day(self, chat_id: int, day: str) -> None:
+        """`day`: the user's local date, ISO (2026-11-26)."""
+        ...
+
+    async def rest_days(self, chat_id: int) -> list[str]: ...
+
+
 class MediaStore(Protocol):
     """The file_id Telegram gave for each picture uploaded, so it is uploaded once."""
 
@@ -113,6 +137,17 @@ class Store(Protocol):
     def safety_log(self) -> SafetyLog: ...
     @property
     def media(self) -> MediaStore: ...
+    @property
+    def history(self) -> HistoryStore: ...
+
+    async def forget(self, chat_id: int) -> None:
+        """Delete everything stored about a chat, in every table."""
+        ...
+
+    async def forget_inactive(self, before: float) -> int:
+        """Delete the chats that blocked the bot and were last seen before `before`; return
+        how many."""
+        ...
 
     def write(self) -> AbstractAsyncContextManager[None]:
         """One transaction: every write inside it is stored together, or none is."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
@@ -31,7 +32,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from bot.core.events import Record
+from bot.core.events import History, Record
 from bot.core.reminder_types import Draft, Reminder
 from bot.core.state import ChatState
 from bot.core.times import format_days_key, parse_days_key
@@ -39,15 +40,17 @@ from bot.storage.codec import (
     dump_draft,
     dump_pending,
     dump_prefs,
+    dump_progress,
     dump_routine,
     dump_safety,
     load_draft,
     load_pending,
     load_prefs,
+    load_progress,
     load_routine,
     load_safety,
 )
-from bot.storage.protocols import ChatSettings, Due, Pending, StoreUnavailable
+from bot.storage.protocols import ChatSettings, Due, Pending, RoutineRecord, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +105,7 @@ class SqliteStore:
         self.reminders = SqliteReminders(self)
         self.safety_log = SqliteSafetyLog(self)
         self.media = SqliteMedia(self)
+        self.history = SqliteHistory(self)
 
     # --- connections ----------------------------------------------------------------------
 
@@ -273,6 +277,21 @@ class SqliteStore:
         except sqlite3.Error as exc:
             log.warning("a checkpoint of %s did not run: %s", self.path, exc)
 
+    # The tables that hold something about a chat, all keyed by chat_id.
+    _CHAT_TABLES = ("reminders", "safety_log", "routines", "rest_days", "chats")
+
+    async def forget(self, chat_id: int) -> None:
+        """Everything stored about a chat, gone in one transaction."""
+        async with self.write():
+            for table in self._CHAT_TABLES:
+                self.run(f"DELETE FROM {table} WHERE chat_id = ?", (chat_id,))
+
+    async def forget_inactive(self, before: float) -> int:
+        rows = self.all("SELECT chat_id FROM chats WHERE active = 0 AND updated_at < ?", (before,))
+        for (chat_id,) in rows:
+            await self.forget(int(chat_id))
+        return len(rows)
+
     async def close(self) -> None:
         if self._checkpoint is not None:
             await asyncio.wait([self._checkpoint])
@@ -300,7 +319,8 @@ class SqliteChats:
     async def load(self, chat_id: int) -> ChatState:
         row = self._store.one(
             "SELECT locale, consent_version, consent_at, declined_at, routine, safety, "
-            "reminders_paused, timezone, last_press, prefs FROM chats WHERE chat_id = ?",
+            "reminders_paused, timezone, last_press, prefs, progress FROM chats "
+            "WHERE chat_id = ?",
             (chat_id,),
         )
         if row is None:
@@ -316,19 +336,21 @@ class SqliteChats:
             timezone=row[7],
             last_press=row[8],
             prefs=load_prefs(row[9]),
+            progress=load_progress(row[10]),
         )
 
     async def save(self, chat_id: int, state: ChatState, now: float) -> None:
         await self._store.statement(
             "INSERT INTO chats (chat_id, locale, consent_version, consent_at, declined_at, "
-            "routine, wake_at, safety, reminders_paused, last_press, prefs, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "routine, wake_at, safety, reminders_paused, last_press, prefs, progress, "
+            "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (chat_id) DO UPDATE SET locale = excluded.locale, "
             "consent_version = excluded.consent_version, consent_at = excluded.consent_at, "
             "declined_at = excluded.declined_at, routine = excluded.routine, "
             "wake_at = excluded.wake_at, safety = excluded.safety, "
             "reminders_paused = excluded.reminders_paused, last_press = excluded.last_press, "
-            "prefs = excluded.prefs, updated_at = excluded.updated_at",
+            "prefs = excluded.prefs, progress = excluded.progress, "
+            "updated_at = excluded.updated_at",
             (
                 chat_id,
                 state.locale,
@@ -341,6 +363,7 @@ class SqliteChats:
                 int(state.reminders_paused),
                 state.last_press,
                 dump_prefs(state.prefs),
+                dump_progress(state.progress),
                 now,
             ),
         )
@@ -542,3 +565,58 @@ class SqliteMedia:
 
     async def forget(self, key: str) -> None:
         await self._store.statement("DELETE FROM media WHERE key = ?", (key,))
+
+
+class SqliteHistory:
+    """Every routine a user began (table `routines`) and their rest days."""
+
+    def __init__(self, store: SqliteStore) -> None:
+        self._store = store
+
+    async def record(self, chat_id: int, at: float, history: History) -> None:
+        key = (chat_id, history.begun_at)
+        if history.kind == "started":
+            await self._store.statement(
+                "INSERT OR IGNORE INTO routines (chat_id, begun_at) VALUES (?, ?)", key
+            )
+        elif history.kind in ("pain_before", "pain_after"):
+            await self._store.statement(
+                f"UPDATE routines SET {history.kind} = ? WHERE chat_id = ? AND begun_at = ?",
+                (history.pain, *key),
+            )
+        elif history.kind == "ended":
+            holds = json.dumps([list(h) for h in history.holds])
+            await self._store.statement(
+                "UPDATE routines SET ended_at = ?, outcome = ?, holds = ? "
+                "WHERE chat_id = ? AND begun_at = ?",
+                (at, history.outcome, holds, *key),
+            )
+
+    async def routines(self, chat_id: int, since: float = 0.0) -> list[RoutineRecord]:
+        rows = self._store.all(
+            "SELECT begun_at, ended_at, outcome, holds, pain_before, pain_after FROM routines "
+            "WHERE chat_id = ? AND begun_at >= ? ORDER BY begun_at",
+            (chat_id, since),
+        )
+        return [
+            RoutineRecord(
+                float(r[0]),
+                None if r[1] is None else float(r[1]),
+                r[2],
+                tuple((int(i), int(s)) for i, s in json.loads(r[3] or "[]")),
+                r[4],
+                r[5],
+            )
+            for r in rows
+        ]
+
+    async def add_rest_day(self, chat_id: int, day: str) -> None:
+        await self._store.statement(
+            "INSERT OR IGNORE INTO rest_days (chat_id, day) VALUES (?, ?)", (chat_id, day)
+        )
+
+    async def rest_days(self, chat_id: int) -> list[str]:
+        rows = self._store.all(
+            "SELECT day FROM rest_days WHERE chat_id = ? ORDER BY day", (chat_id,)
+        )
+        return [str(r[0]) for r in rows]
