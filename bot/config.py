@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     default_timezone: str = "UTC"
     reminder_grace_minutes: float = Field(default=15, ge=0, le=24 * 60)
+    # The data of a user who blocked the bot is deleted after this many days (see /privacy).
+    inactive_days: int = Field(default=365, ge=1, le=3650)
 
     @field_validator("default_timezone")
     @classmethod

@@ -74,8 +74,8 @@ async def test_the_full_routine_from_start_to_summary(harness: Harness) -> None:
     # countdown, 2 cues, release (with the rest after it); summary and the reminder offer.
     assert len(h.messages()) == 2 + 7 + 1 + 4 * 5 + 2
     assert [c["command"] for c in h.server.commands] == [
-        "routine", "start", "stop", "pause", "resume", "back", "settings", "cancel", "remind",
-        "reminders", "timezone", "help",
+        "routine", "start", "stop", "pause", "resume", "back", "settings", "progress", "export",
+        "privacy", "forget", "cancel", "remind", "reminders", "timezone", "help",
     ]  # fmt: skip
 
 

@@ -78,6 +78,10 @@ async def test_run_serves_a_user_survives_a_restart_and_never_logs_the_token(
         server.user_taps(CHAT, "No")
         await server.wait_until(asking(number), within=PATIENCE)
     server.user_taps(CHAT, "None of these")
+    await server.wait_until(  # the optional pain score comes first
+        lambda: server.last(CHAT).text.startswith("Before we start"), within=PATIENCE
+    )
+    server.user_taps(CHAT, "Skip")
     await server.wait_until(
         lambda: server.last(CHAT).text.startswith("First, warm up"), within=PATIENCE
     )

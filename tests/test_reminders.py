@@ -14,7 +14,7 @@ from tests.support.harness import CHAT, Harness
 
 # Friday 27 March 2026, 06:00 UTC: 07:00 in Berlin, two days before its clocks go forward.
 FRIDAY_0600_UTC = datetime(2026, 3, 27, 6, 0, tzinfo=UTC).timestamp()
-REMINDER_BUTTONS = ["Start now", "In 15 min", "In 1 hour", "Skip today"]
+REMINDER_BUTTONS = ["Start now", "In 15 min", "In 1 hour", "Skip today", "🛌 Rest day today"]
 
 
 @pytest.fixture

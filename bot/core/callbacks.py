@@ -41,6 +41,9 @@ class Action(StrEnum):
     # Progress: a pain score 0-10 (before or after the routine), or skipping the question.
     PAIN = "pain"
     PAIN_SKIP = "painskip"
+    # Your data: a rest day declared (keeps the streak), and /forget's confirmation.
+    REST_DAY = "rest"
+    FORGET = "forget"  # True: delete everything; False: keep it
     # Safety (bot.core.safety_steps): the warning-sign check and Stop
     SCREEN = "scr"  # Answer: a question of the check, yes or no
     TICK = "tick"  # a condition id, toggled in the tick-list
@@ -182,6 +185,7 @@ CODECS: dict[Action, Codec[Any]] = {
     Action.EXTEND: _INT,
     Action.SKIP_SIDE: _INT,
     Action.SETTING: _WORDS,
+    Action.FORGET: Codec(lambda yes: "y" if yes else "n", _read_yes_no),
     Action.PAIN: Codec(str, lambda t: int(t) if t.isdigit() and int(t) <= 10 else None),
     Action.SCREEN: _ANSWER,
     Action.STOP_ANSWER: _ANSWER,

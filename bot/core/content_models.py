@@ -362,6 +362,39 @@ class ProgressTexts(_Frozen):
     no_better: MedicalWithDays
 
 
+class ReportTexts(_Frozen):
+    """/progress: the chart's words and the summary under it; /export's caption."""
+
+    title: Annotated[str, _text("days", "streak")]
+    before: Label
+    after: Label
+    done: Label
+    rest: Label
+    pain_axis: Label
+    summary: Annotated[str, _text("count", "days", "streak")]
+    pain_lower: Annotated[str, _text("points")]
+    pain_higher: Annotated[str, _text("points")]
+    pain_same: Text
+    no_data: Text
+    rest_today: Label
+    rest_saved: Label
+    export_caption: Text
+    # The export's column names, in order (README, "Your data", describes each).
+    export_columns: tuple[Label, ...] = Field(min_length=9, max_length=9)
+    outcomes: Mapping[str, Label]
+
+
+class PrivacyTexts(_Frozen):
+    """/privacy and /forget."""
+
+    privacy: Annotated[str, _text("days")]
+    forget_confirm: Text
+    forget_yes: Label
+    forget_no: Label
+    forgotten: Text
+    kept: Text
+
+
 class SettingsButtons(_Frozen):
     hold: Annotated[str, _text("name", "seconds")]
     rest: Annotated[str, _text("seconds")]
@@ -577,6 +610,10 @@ class Commands(_Frozen):
     resume: Annotated[str, Field(min_length=1, max_length=256)]
     back: Annotated[str, Field(min_length=1, max_length=256)]
     settings: Annotated[str, Field(min_length=1, max_length=256)]
+    progress: Annotated[str, Field(min_length=1, max_length=256)]
+    export: Annotated[str, Field(min_length=1, max_length=256)]
+    privacy: Annotated[str, Field(min_length=1, max_length=256)]
+    forget: Annotated[str, Field(min_length=1, max_length=256)]
 
 
 class Texts(_Frozen):
@@ -589,6 +626,8 @@ class Texts(_Frozen):
     rest: Rest
     settings: SettingsTexts
     progress: ProgressTexts
+    report: ReportTexts
+    privacy: PrivacyTexts
     done: Annotated[str, _text("count", "exercises")]
     done_item: Annotated[str, _text("name", "seconds")]
     done_item_part: Annotated[str, _text("name", "seconds")]

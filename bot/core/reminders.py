@@ -540,6 +540,8 @@ class ReminderSetup:
                 Button(r.buttons.start, Action.START_ROUTINE, row=0),
                 *snoozes,
                 Button(r.buttons.skip_today, Action.SKIP_TODAY, reminder.id, row=2),
+                # A rest day keeps the streak (/progress).
+                Button(texts.report.rest_today, Action.REST_DAY, row=2),
             ),
         )
 

@@ -169,6 +169,37 @@ class BotMethods(ServerState):
         )
         return self._store(msg)
 
+    def _m_sendDocument(self, params: JSONDict, files: JSONDict) -> JSONDict:
+        """A file the bot uploads (a CSV export, say): kept with its name and bytes."""
+        chat = self._target_chat(params)
+        document = params["document"]
+        part = "document"
+        if isinstance(document, str) and document.startswith("attach://"):
+            part = document[len("attach://") :]
+        elif document != _UPLOAD:
+            part = ""
+        data: bytes | None = files.get(part) if part else None
+        if data is None:
+            raise _bad("wrong file identifier/HTTP URL specified")
+        caption = ""
+        if params.get("caption") not in (None, ""):
+            caption, _ = self._formatted(params, "caption", "caption_entities", MAX_CAPTION_LENGTH)
+        buttons, keyboard, markup = self._markup(params, inline_only=False)
+        msg = SentMessage(
+            message_id=self._new_message_id(chat.id),
+            chat_id=chat.id,
+            text=caption,
+            date=self._date(),
+            buttons=buttons,
+            caption=caption or None,
+            reply_markup=markup,
+            reply_keyboard=keyboard,
+            raw_text=str(params.get("caption", "") or ""),
+            document=str(files.get(f"{part}#name") or "document"),
+            document_bytes=data,
+        )
+        return self._store(msg)
+
     def _m_editMessageText(self, params: JSONDict, files: JSONDict) -> JSONDict:
         msg = self._editable(params, "edit")
         if msg.photo is not None:

@@ -117,6 +117,8 @@ class SentMessage:
     reply_to_message_id: int | None = None
     photo_bytes: bytes | None = None
     uploaded: bool = False  # the photo's bytes came with the request (not a known file_id)
+    document: str | None = None  # sendDocument: the file's name
+    document_bytes: bytes | None = None
 
     def button(self, text: str) -> Button:
         """The inline button labelled ``text`` (ValueError listing the labels if absent)."""
@@ -367,6 +369,7 @@ def _decode_request(request_data: RequestData | None) -> tuple[JSONDict, JSONDic
             if not isinstance(content, bytes):
                 content = content.read()
             files[part] = content
+            files[f"{part}#name"] = value[0]  # the uploaded file's name
             if part not in params and not any(
                 isinstance(v, str) and v == f"attach://{part}" for v in params.values()
             ):

@@ -323,6 +323,15 @@ class ServerState:
                 data["caption"] = msg.caption
                 if msg.entities:
                     data["caption_entities"] = [dict(e) for e in msg.entities]
+        elif msg.document is not None:
+            data["document"] = {
+                "file_id": f"BQACAgIAAxkDAAI{msg.message_id:08d}document",
+                "file_unique_id": f"AgAD{msg.message_id:08d}",
+                "file_name": msg.document,
+                "file_size": len(msg.document_bytes or b""),
+            }
+            if msg.caption:
+                data["caption"] = msg.caption
         else:
             data["text"] = msg.text
             if msg.entities:

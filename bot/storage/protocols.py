@@ -124,7 +124,11 @@ class MediaStore(Protocol):
 
 class SafetyLog(Protocol):
     async def record(self, chat_id: int, at: float, record: Record) -> None:
-        """Keep a safety event (a check's answers, a Stop and what followed) for good."""
+        """Keep a safety event (a check's answers, a Stop and what followed)."""
+        ...
+
+    async def of_chat(self, chat_id: int) -> list[tuple[float, Record]]:
+        """A chat's safety events, oldest first, with their times."""
         ...
 
 

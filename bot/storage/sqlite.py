@@ -544,6 +544,14 @@ class SqliteSafetyLog:
             (chat_id, at, record.kind, record.answer, record.exercise, record.side),
         )
 
+    async def of_chat(self, chat_id: int) -> list[tuple[float, Record]]:
+        rows = self._store.all(
+            "SELECT at, kind, answer, exercise, side FROM safety_log WHERE chat_id = ? "
+            "ORDER BY at, rowid",
+            (chat_id,),
+        )
+        return [(float(r[0]), Record(r[1], r[2] or "", r[3], r[4])) for r in rows]
+
 
 class SqliteMedia:
     """Pictures uploaded to Telegram: their file_id by key (see schema/0008_media.sql)."""

@@ -18,6 +18,7 @@ from bot.runtime.clock import Clock, SystemClock
 from bot.runtime.conversations import ReminderConversation, RoutineConversation
 from bot.runtime.delivery import Delivery
 from bot.runtime.holds import RoutineTimers
+from bot.runtime.housekeeping import Housekeeping
 from bot.runtime.runner import Runner
 from bot.runtime.timers import TimerLoop, TimerSource
 from bot.storage import SqliteStore, Store
@@ -25,6 +26,7 @@ from bot.telegram.handlers import Handlers
 from bot.telegram.outbox import TelegramOutbox
 from bot.telegram.photos import Photos
 from bot.telegram.scheduler import SendScheduler
+from bot.telegram.your_data import YourData
 
 log = logging.getLogger(__name__)
 
@@ -84,17 +86,26 @@ class StretchBot:
         self.runner = Runner(self.store, self.clock, outbox)
         self.reminders = ReminderConversation(setup, self.store)
         self.conversation = RoutineConversation(self.routine, self.store, self.reminders)
-        self.handlers = Handlers(self.runner, self.conversation, self.reminders, content)
+        data = YourData(
+            self.runner,
+            content,
+            self.routine.plan,
+            default_timezone=settings.default_timezone,
+            inactive_days=settings.inactive_days,
+        )
+        self.handlers = Handlers(self.runner, self.conversation, self.reminders, content, data)
         self.handlers.register(self.app)
         # Timers live in the database: the routine's (holds, rests) and the reminders, each
         # with a loop of its own so a burst of reminders never delays a hold.
         holds = RoutineTimers(self.runner, self.conversation)
         delivery = Delivery(self.runner, setup, grace_minutes=settings.reminder_grace_minutes)
+        housekeeping = Housekeeping(self.store, self.clock, settings.inactive_days)
         self.timers = TimerLoop(
             self.clock,
             [
                 TimerSource(holds.next_at, holds.run_due),
                 TimerSource(delivery.next_at, delivery.run_due),
+                TimerSource(housekeeping.next_at, housekeeping.run_due),
             ],
         )
         self.runner.timers_changed = self.timers.poke

@@ -55,10 +55,13 @@ from bot.runtime.conversations import ReminderConversation, RoutineConversation
 from bot.runtime.runner import Runner, Shown
 from bot.storage import ChatSettings
 from bot.telegram.guards import Duplicates, FloodGuard
+from bot.telegram.keyboards import keyboard
+from bot.telegram.your_data import YourData
 
 log = logging.getLogger(__name__)
 
 SETTINGS_SHORTCUTS = frozenset({Action.SETTINGS_TIMEZONE, Action.SETTINGS_REMINDERS})
+DATA_ACTIONS = frozenset({Action.REST_DAY, Action.FORGET})
 NEW = filters.UpdateType.MESSAGE
 Context = ContextTypes.DEFAULT_TYPE
 
@@ -70,6 +73,7 @@ class Handlers:
         routine: RoutineConversation,
         reminders: ReminderConversation,
         content: Content,
+        data: YourData,
     ) -> None:
         self.runner = runner
         self.routine = routine
@@ -77,6 +81,7 @@ class Handlers:
         self.reminders = reminders
         self.content = content
         self.chats = runner.store.chats
+        self.data = data
 
     def register(self, app: Application) -> None:  # type: ignore[type-arg]
         """Order matters: the private-chat guard runs first, in its own group."""
@@ -96,6 +101,10 @@ class Handlers:
         app.add_handler(CommandHandler("resume", self.resume, filters=NEW))
         app.add_handler(CommandHandler("back", self.back, filters=NEW))
         app.add_handler(CommandHandler("settings", self.settings, filters=NEW))
+        app.add_handler(CommandHandler("progress", self.progress, filters=NEW))
+        app.add_handler(CommandHandler("export", self.export, filters=NEW))
+        app.add_handler(CommandHandler("privacy", self.privacy, filters=NEW))
+        app.add_handler(CommandHandler("forget", self.forget, filters=NEW))
         app.add_handler(CommandHandler("help", self.help, filters=NEW))
         app.add_handler(CommandHandler("remind", self.remind, filters=NEW))
         app.add_handler(CommandHandler("reminders", self.list_reminders, filters=NEW))
@@ -120,6 +129,10 @@ class Handlers:
                 BotCommand("resume", c.resume),
                 BotCommand("back", c.back),
                 BotCommand("settings", c.settings),
+                BotCommand("progress", c.progress),
+                BotCommand("export", c.export),
+                BotCommand("privacy", c.privacy),
+                BotCommand("forget", c.forget),
                 BotCommand("cancel", c.cancel),
                 BotCommand("remind", c.remind),
                 BotCommand("reminders", c.reminders),
@@ -189,6 +202,50 @@ class Handlers:
         """/settings: hold times, rest, get-ready count, countdown; one message edited in place."""
         await self._event(update, ShowSettings())
 
+    # -- your data (bot.telegram.your_data) ------------------------------------------------------
+
+    async def progress(self, update: Update, context: Context) -> None:
+        """/progress: the chart, the streak and a one-line summary."""
+        chat_id, settings = await self._arrived(update)
+        texts = self.content.texts(_locale(update))
+        await self.data.progress(context.application, chat_id, settings, texts)
+
+    async def export(self, update: Update, context: Context) -> None:
+        """/export: the user's data as a CSV file."""
+        chat_id, settings = await self._arrived(update)
+        texts = self.content.texts(_locale(update))
+        await self.data.export(context.application, chat_id, settings, texts)
+
+    async def privacy(self, update: Update, context: Context) -> None:
+        """/privacy: what is kept, why, for how long, and how to delete it."""
+        chat_id, _ = await self._arrived(update)
+        await context.bot.send_message(
+            chat_id, self.data.privacy(self.content.texts(_locale(update)))
+        )
+
+    async def forget(self, update: Update, context: Context) -> None:
+        """/forget: asks first; the button deletes everything."""
+        chat_id, _ = await self._arrived(update)
+        texts = self.content.texts(_locale(update))
+        await context.bot.send_message(
+            chat_id,
+            texts.privacy.forget_confirm,
+            reply_markup=keyboard(self.data.forget_buttons(texts)),
+        )
+
+    async def _data_press(self, update: Update, action: Action, value: object) -> Shown:
+        """A rest day declared, or /forget confirmed or not."""
+        chat_id, settings = await self._arrived(update)
+        texts = self.content.texts(_locale(update))
+        if action == Action.REST_DAY:
+            return await self.data.rest_day(chat_id, settings, texts)
+        if value is True:
+            await self.data.forget(chat_id)
+            await self.runner.outbox.send(chat_id, texts.privacy.forgotten, ())
+        else:
+            await self.runner.outbox.send(chat_id, texts.privacy.kept, ())
+        return Shown()
+
     async def help(self, update: Update, context: Context) -> None:
         """/help: what the bot understands."""
         await self._event(update, Help())
@@ -211,7 +268,9 @@ class Handlers:
         assert query is not None
         decoded = decode(query.data)
         message_id = query.message.message_id if query.message else None
-        if decoded and decoded[0] in SETTINGS_SHORTCUTS:  # /settings into the reminders' flows
+        if decoded and decoded[0] in DATA_ACTIONS:
+            shown = await self._data_press(update, decoded[0], decoded[1])
+        elif decoded and decoded[0] in SETTINGS_SHORTCUTS:  # /settings into the reminders' flows
             shortcut = (
                 AskTimezone(()) if decoded[0] == Action.SETTINGS_TIMEZONE else ListReminders()
             )

@@ -1,0 +1,35 @@
+"""Housekeeping, once a day: the data of users who blocked the bot and never came back is
+deleted after `inactive_days` (/privacy says so). A timer source (bot.runtime.timers)."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.runtime.clock import Clock
+from bot.storage import Store
+
+log = logging.getLogger(__name__)
+
+DAY = 86400.0
+
+
+class Housekeeping:
+    def __init__(self, store: Store, clock: Clock, inactive_days: int) -> None:
+        self.store = store
+        self.clock = clock
+        self.inactive_days = inactive_days
+        self._next: float | None = None  # the first look is at start-up
+
+    async def next_at(self) -> float:
+        return self.clock.now() if self._next is None else self._next
+
+    async def run_due(self) -> int:
+        now = self.clock.now()
+        if self._next is not None and now < self._next:
+            return 0
+        self._next = now + DAY
+        gone = await self.store.forget_inactive(now - self.inactive_days * DAY)
+        if gone:
+            log.info("deleted the data of %d users who blocked the bot over %d days ago",
+                     gone, self.inactive_days)  # fmt: skip
+        return gone
