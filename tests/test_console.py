@@ -72,3 +72,18 @@ async def test_ctrl_c_leaves_the_console_at_once(tmp_path: Path) -> None:
     process.send_signal(signal.SIGINT)
     await asyncio.wait_for(process.wait(), 10)  # stdin still open: no Enter was typed
     assert process.returncode == 130
+
+
+async def test_the_console_saves_the_chart_and_the_export_to_files(
+    tmp_path: Path, content: Content
+) -> None:
+    settings = Settings(database=tmp_path / "console.sqlite3", speed=100, _env_file=None)
+    out = io.StringIO()
+    typed = "/start\n1\n" + "2\n" * 5 + "7\n1\n1\n" + "\n" * 8 + "/progress\n/export\n/quit\n"
+    await run_console(settings, content, stdin=SlowTyper(typed), stdout=out)
+    shown = out.getvalue()
+    files = [line for line in shown.splitlines() if line.startswith("  [file: ")]
+    assert files, shown[-2000:]
+    csv_path = Path(files[-1].removeprefix("  [file: ").removesuffix("]"))
+    assert csv_path.name.endswith("stretch-coach.csv")
+    assert csv_path.read_text("utf-8-sig").startswith("record,date,time")  # noqa: ASYNC240

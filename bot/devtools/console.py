@@ -29,7 +29,7 @@ class ConsoleView:
 
     def __init__(self, out: TextIO, pictures: Path) -> None:
         self.out = out
-        self.pictures = pictures  # where the pictures the bot sends are saved
+        self.pictures = pictures  # where the pictures and files the bot sends are saved
         self.choices: list[tuple[int, str]] = []  # (message id, callback data), numbered from 1
         self.shown: dict[int, str] = {}  # message id -> the text last printed for it
         self.labels: dict[int, list[str]] = {}  # message id -> the buttons last printed for it
@@ -62,6 +62,11 @@ class ConsoleView:
             if not path.exists():
                 path.write_bytes(message.photo_bytes)
             self._line(f"  [picture: {path}]")
+        if message.document is not None and message.document_bytes is not None:
+            self.pictures.mkdir(parents=True, exist_ok=True)
+            path = self.pictures / f"{message.message_id}-{message.document}"
+            path.write_bytes(message.document_bytes)
+            self._line(f"  [file: {path}]")
         for line in message.text.splitlines():
             self._line(f"  {line}" if line else "")
         self._print_buttons(message)
@@ -103,7 +108,7 @@ async def run_console(
     out = stdout or sys.stdout
     server = FakeTelegram()
     server.add_chat(CHAT_ID)  # the user's chat exists, as on Telegram, before they write again
-    view = ConsoleView(out, settings.database.parent / "console-pictures")
+    view = ConsoleView(out, settings.database.parent / "console-files")
     server.add_listener(view)
     out.write(
         "Stretch Coach console: you are chatting with the real bot on an emulated Telegram.\n"
