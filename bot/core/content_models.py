@@ -403,6 +403,7 @@ class SettingsButtons(_Frozen):
     countdown_off: Label
     pain_on: Label
     pain_off: Label
+    language: Annotated[str, _text("name")]
     timezone: Label
     reminders: Label
     done: Label
@@ -618,6 +619,9 @@ class Commands(_Frozen):
 
 class Texts(_Frozen):
     """Every sentence of one language (content/<locale>.yaml)."""
+
+    # The language's own name, as /settings offers it ("English", "Español").
+    language_name: Label
 
     disclaimer: Disclaimer
     warm_up: WarmUp

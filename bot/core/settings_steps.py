@@ -18,7 +18,7 @@ from bot.core.events import Edit, Keep, Out, Toast
 from bot.core.plan import Plan, Stretch
 from bot.core.state import ChatState
 
-READY, REST, EDITS, PAIN = "ready", "rest", "edits", "pain"
+READY, REST, EDITS, PAIN, LANGUAGE = "ready", "rest", "edits", "pain", "language"
 HOLD = "hold_"  # + an exercise id
 
 
@@ -66,6 +66,12 @@ class SettingsSteps:
                 EDITS,
             ),
             Button(b.pain_on if self._asks_pain(state) else b.pain_off, Action.SETTING, PAIN),
+        ]
+        if len(self.content.locales) > 1:  # only when there is a choice
+            buttons.append(
+                Button(b.language.format(name=texts.language_name), Action.SETTING, LANGUAGE)
+            )
+        buttons += [
             Button(b.timezone, Action.SETTINGS_TIMEZONE, row=90),
             Button(b.reminders, Action.SETTINGS_REMINDERS, row=90),
             Button(b.done, Action.SETTINGS_DONE, row=91),
@@ -98,6 +104,14 @@ class SettingsSteps:
             prefs = replace(prefs, countdown_edits=not prefs.countdown_edits)
         elif key == PAIN:
             prefs = replace(prefs, ask_pain=not self._asks_pain(state))
+        elif key == LANGUAGE:
+            # The next language of the content; from now on over Telegram's language_code.
+            locales = self.content.locales
+            now_in = self.content.language(state.locale)
+            language = locales[(locales.index(now_in) + 1) % len(locales)]
+            prefs = replace(prefs, language=language)
+            state = replace(state, locale=language)
+            texts = self.content.texts(language)
         else:  # a setting this version no longer has
             out.effects.append(Toast(texts.replies.stale_button))
             return self._show_settings(state, texts, out, message_id)

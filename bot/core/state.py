@@ -46,6 +46,7 @@ class Prefs:
     get_ready_seconds: int | None = None
     countdown_edits: bool = True  # False: cues only, no moving number
     ask_pain: bool | None = None  # the pain question before and after (None: content's)
+    language: str | None = None  # chosen in /settings (None: Telegram's language_code)
 
     def hold_for(self, exercise_id: str) -> int | None:
         return next((s for e, s in self.holds if e == exercise_id), None)

@@ -123,6 +123,7 @@ def load_prefs(raw: str | None) -> Prefs:
         get_ready_seconds=data.get("get_ready_seconds"),
         countdown_edits=bool(data.get("countdown_edits", True)),
         ask_pain=data.get("ask_pain"),
+        language=data.get("language"),
     )
 
 

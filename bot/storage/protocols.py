@@ -49,6 +49,7 @@ class ChatSettings:
     reminders_paused: bool = False
     routine_running: bool = False  # a timed step runs: a hold, a rest, the warm-up guide
     active: bool = True  # False once the user blocked the bot, until they come back
+    language: str | None = None  # chosen in /settings, over Telegram's language_code
 
 
 class ChatStore(Protocol):

@@ -378,14 +378,14 @@ class SqliteChats:
 
     async def settings(self, chat_id: int) -> ChatSettings:
         row = self._store.one(
-            "SELECT locale, timezone, draft, reminders_paused, wake_at IS NOT NULL, active "
-            "FROM chats WHERE chat_id = ?",
+            "SELECT locale, timezone, draft, reminders_paused, wake_at IS NOT NULL, active, "
+            "json_extract(prefs, '$.language') FROM chats WHERE chat_id = ?",
             (chat_id,),
         )
         if row is None:
             return ChatSettings()
         return ChatSettings(
-            row[0], row[1], load_draft(row[2]), bool(row[3]), bool(row[4]), bool(row[5])
+            row[0], row[1], load_draft(row[2]), bool(row[3]), bool(row[4]), bool(row[5]), row[6]
         )
 
     async def save_settings(

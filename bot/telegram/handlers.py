@@ -207,26 +207,25 @@ class Handlers:
     async def progress(self, update: Update, context: Context) -> None:
         """/progress: the chart, the streak and a one-line summary."""
         chat_id, settings = await self._arrived(update)
-        texts = self.content.texts(_locale(update))
+        texts = self.content.texts(settings.language or _locale(update))
         await self.data.progress(context.application, chat_id, settings, texts)
 
     async def export(self, update: Update, context: Context) -> None:
         """/export: the user's data as a CSV file."""
         chat_id, settings = await self._arrived(update)
-        texts = self.content.texts(_locale(update))
+        texts = self.content.texts(settings.language or _locale(update))
         await self.data.export(context.application, chat_id, settings, texts)
 
     async def privacy(self, update: Update, context: Context) -> None:
         """/privacy: what is kept, why, for how long, and how to delete it."""
-        chat_id, _ = await self._arrived(update)
-        await context.bot.send_message(
-            chat_id, self.data.privacy(self.content.texts(_locale(update)))
-        )
+        chat_id, settings = await self._arrived(update)
+        texts = self.content.texts(settings.language or _locale(update))
+        await context.bot.send_message(chat_id, self.data.privacy(texts))
 
     async def forget(self, update: Update, context: Context) -> None:
         """/forget: asks first; the button deletes everything."""
-        chat_id, _ = await self._arrived(update)
-        texts = self.content.texts(_locale(update))
+        chat_id, settings = await self._arrived(update)
+        texts = self.content.texts(settings.language or _locale(update))
         await context.bot.send_message(
             chat_id,
             texts.privacy.forget_confirm,
@@ -236,7 +235,7 @@ class Handlers:
     async def _data_press(self, update: Update, action: Action, value: object) -> Shown:
         """A rest day declared, or /forget confirmed or not."""
         chat_id, settings = await self._arrived(update)
-        texts = self.content.texts(_locale(update))
+        texts = self.content.texts(settings.language or _locale(update))
         if action == Action.REST_DAY:
             return await self.data.rest_day(chat_id, settings, texts)
         if value is True:
@@ -326,11 +325,13 @@ class Handlers:
             and settings.draft.waiting_for is not None
         ):
             await self.runner.handle(self.reminders, chat_id, Interrupt())
-        return await self.runner.handle(self.routine, chat_id, event, locale=_locale(update))
+        locale = settings.language or _locale(update)
+        return await self.runner.handle(self.routine, chat_id, event, locale=locale)
 
     async def _reminder_event(self, update: Update, event: ReminderEvent) -> Shown:
-        chat_id, _ = await self._arrived(update)
-        return await self.runner.handle(self.reminders, chat_id, event, locale=_locale(update))
+        chat_id, settings = await self._arrived(update)
+        locale = settings.language or _locale(update)
+        return await self.runner.handle(self.reminders, chat_id, event, locale=locale)
 
     async def on_error(self, update: object, context: CallbackContext) -> None:  # type: ignore[type-arg]
         if isinstance(context.error, Conflict):
