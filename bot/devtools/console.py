@@ -117,7 +117,8 @@ async def run_console(
         "/quit to leave.\n"
     )
     out.flush()
-    async with emulated_bot(settings, content, server, polling=True):
+    # The pictures are drawn at once: the first card comes a few taps after start-up.
+    async with emulated_bot(settings, content, server, polling=True, draw_pictures_after=0):
         await _read_loop(server, view, stdin, out)
     return 0
 

@@ -35,6 +35,7 @@ async def emulated_bot(
     run_timers: bool = True,
     rate_limit: bool = False,
     polling: bool = False,
+    draw_pictures_after: float = 5.0,
 ) -> AsyncIterator[StretchBot]:
     """The bot, started on `server`; stopped gracefully when the block ends.
 
@@ -52,6 +53,7 @@ async def emulated_bot(
         get_updates_request=server.request(),
         run_timers=run_timers,
         rate_limit=rate_limit,
+        draw_pictures_after=draw_pictures_after,
     )
     app = bot.app
     await app.initialize()

@@ -11,15 +11,12 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from datetime import date
-
-import matplotlib
-
-matplotlib.use("Agg")  # before pyplot: no display, no GUI toolkit
-
-import matplotlib.dates as mdates
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING
 
 from bot.core.history import Report
+
+if TYPE_CHECKING:
+    pass
 
 # 1000 x 700 px: wide enough for 30 days, large type for a phone.
 WIDTH_IN, HEIGHT_IN, DPI = 10.0, 7.0, 100
@@ -40,7 +37,16 @@ class Labels:
 
 
 def draw(report: Report, labels: Labels) -> bytes:
-    """The chart as PNG bytes (1000 x 700)."""
+    """The chart as PNG bytes (1000 x 700).
+
+    matplotlib is imported here, at the first chart: it takes about a second to import, which
+    the bot's start-up should not pay."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display, no GUI toolkit
+    import matplotlib.dates as mdates
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
     axes = figure.add_subplot()
     days = [d.day for d in report.days]
@@ -85,6 +91,8 @@ def draw(report: Report, labels: Labels) -> bytes:
 
 
 def _numbers(days: list[date]) -> list[float]:
+    import matplotlib.dates as mdates
+
     return [float(n) for n in mdates.date2num(days)]  # type: ignore[no-untyped-call]
 
 

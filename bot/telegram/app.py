@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from telegram import Update
@@ -46,12 +47,14 @@ class StretchBot:
         get_updates_request: BaseRequest | None = None,
         run_timers: bool = True,
         rate_limit: bool = True,
+        draw_pictures_after: float = 5.0,
     ) -> None:
         self.settings = settings
         self.content = content
         self.clock = clock or SystemClock()
         self.store = store or SqliteStore(settings.database)
         self.run_timers = run_timers
+        self.draw_pictures_after = draw_pictures_after  # seconds after start-up
 
         builder = (
             ApplicationBuilder()
@@ -124,15 +127,22 @@ class StretchBot:
         await self.handlers.set_commands(self.app)
         if self.run_timers:
             self.timers.start()
-            # The pictures are drawn off the loop before the first card needs one.
-            self._drawing = asyncio.create_task(self.photos.draw_all(), name="draw-pictures")
+            # The pictures are drawn off the loop before the first card needs one, once
+            # start-up is over (drawing takes a second of CPU and some memory).
+            self._drawing = asyncio.create_task(self._draw_pictures(), name="draw-pictures")
         log.info("Stretch Coach is ready (speed x%g)", self.settings.speed)
+
+    async def _draw_pictures(self) -> None:
+        await asyncio.sleep(self.draw_pictures_after)
+        await self.photos.draw_all()
 
     async def shutdown(self) -> None:
         """Let running timers finish, then close the database."""
         await self.timers.stop()
         if self._drawing is not None:
-            await self._drawing
+            self._drawing.cancel()  # a picture being drawn finishes on its thread regardless
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._drawing
             self._drawing = None
         await self.store.close()
 
