@@ -189,6 +189,15 @@ def test_a_broken_english_file_does_not_drown_translations_in_errors(folder: Pat
     assert len(problems(folder)) == 3
 
 
+def test_a_word_read_with_two_meanings_is_refused(folder: Path) -> None:
+    """A word the bot reads may mean one thing: "sat" as a day and as "weekends" is refused."""
+    edit(folder / "en.yaml", 'weekends: ["weekends", "weekend"]', 'weekends: ["weekends", "sat"]')
+    assert problems(folder) == [
+        f"{folder / 'en.yaml'}: words.weekends: 'sat' is also listed in words.days[5]; "
+        "a word may have one meaning"
+    ]
+
+
 def test_a_translation_may_translate_one_side(folder: Path) -> None:
     """Sides are merged one by one: a title translated, its instructions kept from English."""
     (folder / "de.yaml").write_text(

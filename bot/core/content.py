@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -30,6 +31,7 @@ from bot.core.content_models import (
     Source,
     SourcesFile,
     Texts,
+    WordLists,
 )
 from bot.core.picture_models import (
     Drawing,
@@ -38,6 +40,7 @@ from bot.core.picture_models import (
     parse_picture,
     reference_problems,
 )
+from bot.core.times import EVERY_DAY, WEEKDAYS, WEEKENDS, Words
 
 DEFAULT_LOCALE = "en"
 # In a checkout (and an editable install) content/ sits beside bot/; an installed wheel carries
@@ -83,6 +86,8 @@ class Content:
     numbers: Mapping[str, CountryNumbers]
     # The pictures the routine names, by picture id.
     pictures: Mapping[str, PictureSource] = field(default_factory=dict)
+    # The words read in a user's text, by language: that language's and English's.
+    words_by_locale: Mapping[str, Words] = field(default_factory=dict)
 
     def texts(self, locale: str | None) -> Texts:
         """The texts for a Telegram language code ("de", "pt-br"), falling back to English."""
@@ -95,6 +100,10 @@ class Content:
                 if candidate in self.texts_by_locale:
                     return candidate
         return DEFAULT_LOCALE
+
+    def words(self, locale: str | None) -> Words:
+        """The words read in what a user types: their language's, and English's."""
+        return self.words_by_locale[self.language(locale)]
 
     @property
     def locales(self) -> tuple[str, ...]:
@@ -214,6 +223,46 @@ def _merge(base: Any, override: Any) -> Any:
     return override
 
 
+def reading_words(words: WordLists) -> Words:
+    """One language's word lists as the reader's data; ValueError names a word listed twice."""
+    return Words.build(
+        [
+            ("words.noon", time(12, 0), words.noon),
+            ("words.midnight", time(0, 0), words.midnight),
+            ("words.am", "am", words.am),
+            ("words.pm", "pm", words.pm),
+            *((f"words.days[{i}]", i, names) for i, names in enumerate(words.days)),
+            ("words.every_day", EVERY_DAY, words.every_day),
+            ("words.weekdays", WEEKDAYS, words.weekdays),
+            ("words.weekends", WEEKENDS, words.weekends),
+            ("words.through", "through", words.through),
+            ("words.at", "at", words.at),
+            ("words.ignore", "ignore", words.ignore),
+            ("words.off", "off", words.off),
+        ]
+    )
+
+
+def _load_words(texts: Mapping[str, Texts], root: Path, problems: list[str]) -> dict[str, Words]:
+    """Each language's words with English's; a word with two meanings is a problem."""
+    own: dict[str, Words] = {}
+    for locale, t in texts.items():
+        try:
+            own[locale] = reading_words(t.words)
+        except ValueError as exc:
+            problems.append(f"{root / f'{locale}.yaml'}: {exc}")
+    english = own.get(DEFAULT_LOCALE)
+    if english is None:
+        return {}
+    for locale, words in own.items():
+        if locale != DEFAULT_LOCALE:
+            problems.extend(
+                f"{root / f'{locale}.yaml'}: {clash} ({DEFAULT_LOCALE}.yaml)"
+                for clash in words.clashes(english)
+            )
+    return {locale: words | english for locale, words in own.items()}
+
+
 def _cross_check(routine: RoutineSpec, texts: Texts, file: Path) -> list[str]:
     problems = []
     for i, cue in enumerate(routine.cues):
@@ -327,6 +376,7 @@ def load_content(directory: Path | str | None = None) -> Content:
                     _unknown_sources(root / NUMBERS_FILE, f"countries.{code}", entry, known)
                 )
     pictures = _load_pictures(root, routine, texts, problems) if routine is not None else {}
+    words = _load_words(texts, root, problems)
     if (
         problems
         or routine is None
@@ -342,6 +392,7 @@ def load_content(directory: Path | str | None = None) -> Content:
         sources=sources.sources,
         numbers=numbers.countries,
         pictures=pictures,
+        words_by_locale=words,
     )
 
 
