@@ -109,6 +109,26 @@ def test_a_partial_translation_falls_back_to_english(folder: Path) -> None:
     assert content.texts("fr").buttons.start_hold == "Start hold"
 
 
+def test_check_content_counts_each_languages_keys_and_names_what_english_fills_in(
+    folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A partial translation loads; check-content says how much of English it has, which keys
+    English fills in, and a placeholder the translation dropped; --strict fails on them."""
+    (folder / "de.yaml").write_text(
+        'buttons:\n  start_hold: "Dehnung starten"\nrest:\n  text: "Pause: {seconds} s."\n'
+    )
+    assert main(["check-content", str(folder)]) == 0
+    out = capsys.readouterr().out
+    total = load_content(folder).coverage["en"].keys
+    assert f"    en: {total} keys\n    de: 2 of {total} keys\n" in out
+    assert (
+        f"warning: {folder / 'de.yaml'}: rest.text: {{next_name}} is in English but not here" in out
+    )
+    assert "missing from de.yaml (English is used):\n        disclaimer.text\n" in out
+    assert "        buttons.start_hold\n" not in out
+    assert main(["check-content", "--strict", str(folder)]) == 1
+
+
 def test_check_content_prints_the_outline(capsys: pytest.CaptureFixture[str]) -> None:
     """check-content lists every stretch with its hold and cues."""
     assert main(["check-content"]) == 0
