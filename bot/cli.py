@@ -16,6 +16,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.core.content import DEFAULT_LOCALE, Content, ContentError, load_content, medical_texts
 from bot.core.plan import compile_plan
 from bot.logs import setup_logging
+from bot.media.pictures import undrawable
 
 log = logging.getLogger(__name__)
 
@@ -82,13 +83,23 @@ def languages(content: Content) -> list[str]:
             continue
         if locale == DEFAULT_LOCALE:
             lines.append(f"{locale}: {coverage.keys} keys")
+            lines += [f"  warning: {warning}" for warning in warnings(content, locale)]
             continue
         lines.append(f"{locale}: {coverage.translated} of {coverage.keys} keys")
-        lines += [f"  warning: {warning}" for warning in coverage.warnings]
+        lines += [f"  warning: {warning}" for warning in warnings(content, locale)]
         if coverage.missing:
             lines.append(f"  missing from {locale}.yaml (English is used):")
             lines += [f"    {path}" for path in coverage.missing]
     return lines
+
+
+def warnings(content: Content, locale: str) -> list[str]:
+    """What a translator should look at in one language file: a placeholder in one language
+    only, other sources than English's, a label the pictures cannot draw."""
+    coverage = content.coverage.get(locale)
+    found = list(coverage.warnings) if coverage else []
+    file = content.source_dir / f"{locale}.yaml"
+    return found + [f"{file}: {problem}" for problem in undrawable(content.texts(locale))]
 
 
 def medical_review(content: Content, locale: str = "en") -> str:
@@ -221,7 +232,11 @@ def cmd_check_content(args: argparse.Namespace) -> int:
         if locale != DEFAULT_LOCALE:
             print()
             print(medical_review(content, locale))
-    gaps = [c for c in content.coverage.values() if c.missing or c.warnings]
+    gaps = [
+        locale
+        for locale, coverage in content.coverage.items()
+        if coverage.missing or warnings(content, locale)
+    ]
     if args.strict and gaps:
         print(
             f"stretchbot: --strict: {len(gaps)} language(s) leave keys to English or have "
