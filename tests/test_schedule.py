@@ -571,10 +571,15 @@ def test_late_policy_rejects_negative_grace() -> None:
         ("utc", "UTC"),
         ("US/Eastern", "America/New_York"),
         ("Pacific/Kiritimati", "Pacific/Kiritimati"),
+        ("Nueva York", "America/New_York"),
+        ("Londres", "Europe/London"),
+        ("Ciudad de México", "America/Mexico_City"),
+        ("Tenerife", "Atlantic/Canary"),
     ],
 )
 def test_find_timezone_exact(query: str, key: str) -> None:
-    """IANA keys (any case), city names (with spaces or accents) and UTC match exactly."""
+    """IANA keys (any case), city names (with spaces or accents, in English or Spanish) and UTC
+    match exactly."""
     match = find_timezone(query)
     assert isinstance(match, TimezoneFound)
     assert match.key == key
@@ -590,6 +595,8 @@ def test_find_timezone_exact(query: str, key: str) -> None:
         ("EST", "abbreviation", "America/New_York"),
         ("cet", "abbreviation", "Europe/Berlin"),
         ("IST", "abbreviation", "Asia/Kolkata"),
+        ("San José", "ambiguous", "America/Costa_Rica"),
+        ("Estados Unidos", "ambiguous", "America/New_York"),
     ],
 )
 def test_find_timezone_suggests(query: str, reason: str, must_suggest: str) -> None:
