@@ -77,8 +77,16 @@ _HOLDS = {
     "about": _values("exercises.*.about.text", "safety.about.text"),
     "instructions": _values("exercises.*.sides.*.instructions.text"),
     "safety_note": _values("safety.help_note.text"),
-    "exercises": [],  # the summary's lines: done_item, one per exercise (below)
-    "lines": [],  # /settings' lines (not in these tests' flows)
+}
+_LINES = {
+    "exercises": _values("done_item", "done_item_part"),
+    "lines": _values(
+        "settings.hold_line",
+        "settings.rest_line",
+        "settings.get_ready_line",
+        "settings.countdown_on_line",
+        "settings.countdown_off_line",
+    ),
 }
 
 
@@ -88,8 +96,8 @@ def _pattern(template: str) -> str:
         out += re.escape(literal)
         if name is None:
             continue
-        if name == "exercises":
-            item = "|".join(_pattern(t) for t in _values("done_item", "done_item_part"))
+        if name in ("exercises", "lines"):  # the summary's lines, /settings' lines
+            item = "|".join(_pattern(t) for t in _LINES[name])
             out += f"(?:{item})(?:\n(?:{item}))*"
         elif _HOLDS.get(name):
             out += "(?:" + "|".join(_pattern(t) for t in _HOLDS[name]) + ")"
@@ -236,6 +244,25 @@ async def test_stop_and_the_warning_sign_after_it_are_in_spanish(harness: Harnes
     assert (
         "Llama ahora al número de emergencias de tu país, o ve al servicio de urgencias"
         in (h.texts()[-1])
+    )
+    assert_all_spanish(h)
+
+
+async def test_settings_are_in_spanish(harness: Harness) -> None:
+    """/settings: the menu, its buttons, the "Guardado" notice and the closed summary."""
+    h = harness
+    await h.send("/settings", language_code=MEXICO)
+    menu = h.last()
+    assert menu.text.startswith("Tus ajustes. Toca uno para cambiarlo.")
+    assert "Mantener, Ejercicio 1: giro sentado: 30 s por lado" in menu.text
+    assert menu.button_texts[-3:] == ["🌍 Zona horaria", "⏰ Recordatorios", "Listo"]
+    await h.tap("Ejercicio 1: giro sentado: 30 s", message_id=menu.message_id)
+    assert h.server.callback_answers[-1]["text"] == "Guardado"
+    await h.tap("Cuenta regresiva: sí", message_id=menu.message_id)
+    assert "Cuenta regresiva: no (solo los avisos)" in menu.text
+    await h.tap("Listo", message_id=menu.message_id)
+    assert menu.text.startswith("Tus ajustes:\n\n") and menu.text.endswith(
+        "Escribe /settings para cambiarlos."
     )
     assert_all_spanish(h)
 
