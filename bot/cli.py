@@ -13,9 +13,10 @@ import sys
 from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.core.content import Content, ContentError, load_content, medical_texts
+from bot.core.content import DEFAULT_LOCALE, Content, ContentError, load_content, medical_texts
 from bot.core.plan import compile_plan
 from bot.logs import setup_logging
+from bot.media.pictures import undrawable
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ def outline(content: Content) -> str:
     lines = [
         f"Content OK: {content.source_dir}",
         f"  languages: {', '.join(content.locales)} (English is the fallback)",
+        *(f"    {line}" for line in languages(content)),
         f"  disclaimer version: {content.disclaimer_version()} (changes when its text changes)",
         "",
         "1. Disclaimer: accept or decline",
@@ -71,8 +73,37 @@ def outline(content: Content) -> str:
     return "\n".join(lines)
 
 
-def clinical_review(content: Content, locale: str = "en") -> str:
-    """Every text with medical meaning, in file order, with its sources: for a clinician."""
+def languages(content: Content) -> list[str]:
+    """How many of English's keys each language says itself, what it leaves to English, and
+    what a translator should look at (a placeholder in one language only, other sources)."""
+    lines = []
+    for locale in sorted(content.locales, key=lambda locale: locale != DEFAULT_LOCALE):
+        coverage = content.coverage.get(locale)
+        if coverage is None:
+            continue
+        if locale == DEFAULT_LOCALE:
+            lines.append(f"{locale}: {coverage.keys} keys")
+            lines += [f"  warning: {warning}" for warning in warnings(content, locale)]
+            continue
+        lines.append(f"{locale}: {coverage.translated} of {coverage.keys} keys")
+        lines += [f"  warning: {warning}" for warning in warnings(content, locale)]
+        if coverage.missing:
+            lines.append(f"  missing from {locale}.yaml (English is used):")
+            lines += [f"    {path}" for path in coverage.missing]
+    return lines
+
+
+def warnings(content: Content, locale: str) -> list[str]:
+    """What a translator should look at in one language file: a placeholder in one language
+    only, other sources than English's, a label the pictures cannot draw."""
+    coverage = content.coverage.get(locale)
+    found = list(coverage.warnings) if coverage else []
+    file = content.source_dir / f"{locale}.yaml"
+    return found + [f"{file}: {problem}" for problem in undrawable(content.texts(locale))]
+
+
+def medical_review(content: Content, locale: str = "en") -> str:
+    """Every text with medical meaning in one language, in file order, with its sources."""
     texts = content.texts(locale)
     lines = [
         f"For a clinician's review: every medical text in {locale}.yaml with its sources",
@@ -82,6 +113,12 @@ def clinical_review(content: Content, locale: str = "en") -> str:
     for path, medical in medical_texts(texts):
         lines += ["", f"{path}  [{', '.join(medical.source)}]"]
         lines += [f"    {line}" if line else "" for line in medical.text.splitlines()]
+    return "\n".join(lines)
+
+
+def clinical_review(content: Content, locale: str = "en") -> str:
+    """Every text with medical meaning, in file order, with its sources: for a clinician."""
+    lines = [medical_review(content, locale)]
     rules = content.routine.safety
     lines += ["", "What each answer leads to (routine.yaml safety):"]
     for question in rules.questions:
@@ -191,6 +228,22 @@ def cmd_check_content(args: argparse.Namespace) -> int:
     print(outline(content))
     print()
     print(clinical_review(content))
+    for locale in content.locales:
+        if locale != DEFAULT_LOCALE:
+            print()
+            print(medical_review(content, locale))
+    gaps = [
+        locale
+        for locale, coverage in content.coverage.items()
+        if coverage.missing or warnings(content, locale)
+    ]
+    if args.strict and gaps:
+        print(
+            f"stretchbot: --strict: {len(gaps)} language(s) leave keys to English or have "
+            "warnings (see the top)",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
@@ -214,6 +267,11 @@ def main(argv: list[str] | None = None) -> int:
         help="validate a content folder; print the routine and every medical text with its source",
     )
     check.add_argument("directory", nargs="?", type=Path, help="default: the bundled content/")
+    check.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 when a language leaves a key to English or has a warning",
+    )
     check.set_defaults(func=cmd_check_content)
     args = parser.parse_args(argv)
     try:

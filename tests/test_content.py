@@ -8,13 +8,24 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.core.content import BUNDLED_CONTENT_DIR, Content, ContentError, load_content
+from bot.core.content import (
+    BUNDLED_CONTENT_DIR,
+    DATA_FILES,
+    DEFAULT_LOCALE,
+    Content,
+    ContentError,
+    load_content,
+)
 
 
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
+    """A copy of the bundled content in English alone: each test sees one file's problems."""
     target = tmp_path / "content"
     shutil.copytree(BUNDLED_CONTENT_DIR, target)
+    for file in target.glob("*.yaml"):
+        if file.name not in DATA_FILES and file.stem != DEFAULT_LOCALE:
+            file.unlink()
     return target
 
 
@@ -31,9 +42,9 @@ def problems(folder: Path) -> list[str]:
 
 
 def test_bundled_content_is_valid() -> None:
-    """The content shipped with the bot loads, in English, with two exercises of two sides."""
+    """The content shipped with the bot loads, in English and Spanish, with two exercises."""
     content = load_content()
-    assert content.locales == ("en",)
+    assert content.locales == ("en", "es")
     assert [e.id for e in content.routine.exercises] == ["seated_twist", "side_lying"]
 
 
@@ -107,6 +118,26 @@ def test_a_partial_translation_falls_back_to_english(folder: Path) -> None:
     assert content.texts("de-AT").buttons.start_hold == "Dehnung starten"
     assert content.texts("de").buttons.accept == "I understand, continue"
     assert content.texts("fr").buttons.start_hold == "Start hold"
+
+
+def test_check_content_counts_each_languages_keys_and_names_what_english_fills_in(
+    folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A partial translation loads; check-content says how much of English it has, which keys
+    English fills in, and a placeholder the translation dropped; --strict fails on them."""
+    (folder / "de.yaml").write_text(
+        'buttons:\n  start_hold: "Dehnung starten"\nrest:\n  text: "Pause: {seconds} s."\n'
+    )
+    assert main(["check-content", str(folder)]) == 0
+    out = capsys.readouterr().out
+    total = load_content(folder).coverage["en"].keys
+    assert f"    en: {total} keys\n    de: 2 of {total} keys\n" in out
+    assert (
+        f"warning: {folder / 'de.yaml'}: rest.text: {{next_name}} is in English but not here" in out
+    )
+    assert "missing from de.yaml (English is used):\n        disclaimer.text\n" in out
+    assert "        buttons.start_hold\n" not in out
+    assert main(["check-content", "--strict", str(folder)]) == 1
 
 
 def test_check_content_prints_the_outline(capsys: pytest.CaptureFixture[str]) -> None:
@@ -187,6 +218,15 @@ def test_a_broken_english_file_does_not_drown_translations_in_errors(folder: Pat
     edit(folder / "en.yaml", "  guide_done: |", "  guide_dnoe: |")
     assert problems(folder)[-1] == f"{folder / 'de.yaml'}: not checked until en.yaml is valid"
     assert len(problems(folder)) == 3
+
+
+def test_a_word_read_with_two_meanings_is_refused(folder: Path) -> None:
+    """A word the bot reads may mean one thing: "sat" as a day and as "weekends" is refused."""
+    edit(folder / "en.yaml", 'weekends: ["weekends", "weekend"]', 'weekends: ["weekends", "sat"]')
+    assert problems(folder) == [
+        f"{folder / 'en.yaml'}: words.weekends: 'sat' is also listed in words.days[5]; "
+        "a word may have one meaning"
+    ]
 
 
 def test_a_translation_may_translate_one_side(folder: Path) -> None:

@@ -148,6 +148,21 @@ def test_a_translation_draws_its_own_words(folder: Path, content: Content) -> No
     assert english == render("seated_twist_right", content.texts("en"), content.pictures)
 
 
+def test_check_content_warns_of_a_letter_the_pictures_cannot_draw(
+    folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The pictures' font has no accented letters: a label with one is pointed out, not drawn
+    as an empty box unnoticed."""
+    (folder / "es.yaml").write_text(
+        "pictures:\n  seated_twist_right:\n    hand_behind: 'Mano detrás'\n", encoding="utf-8"
+    )
+    assert main(["check-content", str(folder)]) == 0
+    assert (
+        f"warning: {folder / 'es.yaml'}: pictures.seated_twist_right.hand_behind: the pictures' "
+        "font has no á; it would be drawn as an empty box"
+    ) in capsys.readouterr().out
+
+
 def test_a_missing_picture_file_is_refused(folder: Path) -> None:
     (folder / "pictures" / "side_lying_left.yaml").unlink()
     assert problems(folder) == [

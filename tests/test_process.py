@@ -22,6 +22,9 @@ CHAT = 5150
 # How long a real process may take to answer: generous, since CI machines can be busy. A test
 # that passes waits only as long as the answer takes.
 PATIENCE = 10.0
+# The checkout under test: a process started in a temporary folder imports `bot` from here, not
+# from wherever the environment's editable install points (another worktree, say).
+CHECKOUT = str(Path(__file__).resolve().parent.parent)
 
 
 @pytest.fixture
@@ -34,6 +37,7 @@ async def front() -> AsyncIterator[HttpFront]:
 async def start_bot(front: HttpFront, tmp_path: Path, **env: str) -> asyncio.subprocess.Process:
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM", "STRETCH"))}
     environment.update(
+        PYTHONPATH=CHECKOUT,
         TELEGRAM_BOT_TOKEN=TOKEN,
         TELEGRAM_BASE_URL=front.base_url,
         STRETCHBOT_DATABASE=str(tmp_path / "bot.sqlite3"),
@@ -118,7 +122,7 @@ async def test_a_second_instance_polling_stops_the_bot_with_one_line(
 async def run_cli(tmp_path: Path, **env: str) -> tuple[int | None, str]:
     """Run `python -m bot run` with only the given settings; return its exit status and stderr."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM", "STRETCH"))}
-    environment.update(env)
+    environment.update(PYTHONPATH=CHECKOUT, **env)
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run", cwd=tmp_path, env=environment,
         stderr=asyncio.subprocess.PIPE,

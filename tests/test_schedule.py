@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.core import timezones
+from bot.core.content import load_content
 from bot.core.recurrence import late_policy, next_due, upcoming
 from bot.core.times import (
     EVERY_DAY,
@@ -34,6 +35,8 @@ from bot.core.timezones import (
     utc_offset_label,
 )
 
+# The English words read (content/en.yaml, `words`): the parsers take them as data.
+WORDS = load_content().words("en")
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
 LORD_HOWE = ZoneInfo("Australia/Lord_Howe")
@@ -104,7 +107,7 @@ def transitions(tz: ZoneInfo, year: int) -> list[datetime]:
 )
 def test_parse_time_accepts(text: str, expected: time) -> None:
     """Every supported 24-hour, 12-hour and word form parses to the right wall time."""
-    assert parse_time(text) == expected
+    assert parse_time(text, WORDS) == expected
 
 
 @pytest.mark.parametrize(
@@ -128,7 +131,7 @@ def test_parse_time_accepts(text: str, expected: time) -> None:
 def test_parse_time_rejects(text: str, reason: str) -> None:
     """Invalid times raise TimeParseError carrying a reason code and the original text."""
     with pytest.raises(TimeParseError) as caught:
-        parse_time(text)
+        parse_time(text, WORDS)
     assert caught.value.reason == reason
     assert caught.value.text == text
 
@@ -159,11 +162,14 @@ def test_parse_time_rejects(text: str, reason: str) -> None:
         (["on", "mondays", "and", "fridays"], {MON, FRI}),
         (["weekends", "mon"], {SAT, SUN, MON}),
         ("sun", {SUN}),
+        (["mon", "to", "thu"], {MON, TUE, WED, THU}),
+        (["Saturday", "through", "monday"], {SAT, SUN, MON}),
+        (["each", "day"], EVERY_DAY),
     ],
 )
 def test_parse_days_accepts(tokens: list[str], expected: set[int]) -> None:
     """Day names, groups and ranges parse case-insensitively to weekday numbers."""
-    assert parse_days(tokens) == frozenset(expected)
+    assert parse_days(tokens, WORDS) == frozenset(expected)
 
 
 @pytest.mark.parametrize(
@@ -175,12 +181,14 @@ def test_parse_days_accepts(tokens: list[str], expected: set[int]) -> None:
         (["mon-"], "bad_range", "mon-"),
         (["mon-wed-fri"], "bad_range", "mon-wed-fri"),
         (["on"], "no_days", "on"),
+        (["to", "fri"], "bad_range", "to"),
+        (["mon", "to", "someday"], "unknown_day", "someday"),
     ],
 )
 def test_parse_days_rejects(tokens: list[str], reason: str, text: str) -> None:
     """Unknown day words and malformed ranges raise DaysParseError with a reason code."""
     with pytest.raises(DaysParseError) as caught:
-        parse_days(tokens)
+        parse_days(tokens, WORDS)
     assert (caught.value.reason, caught.value.text) == (reason, text)
 
 
@@ -237,7 +245,7 @@ def test_parse_days_key_rejects_non_canonical_keys(key: str) -> None:
 )
 def test_parse_remind_args_accepts(args: list[str], expected: RemindRequest | RemindOff) -> None:
     """The /remind argument list yields a time plus days, or RemindOff."""
-    assert parse_remind_args(args) == expected
+    assert parse_remind_args(args, WORDS) == expected
 
 
 @pytest.mark.parametrize(
@@ -258,7 +266,7 @@ def test_parse_remind_args_rejects(
 ) -> None:
     """Bad /remind arguments raise the time or days error for the offending part."""
     with pytest.raises(error) as caught:
-        parse_remind_args(args)
+        parse_remind_args(args, WORDS)
     assert isinstance(caught.value, TimeParseError | DaysParseError)
     assert (caught.value.reason, caught.value.text) == (reason, text)
 
@@ -563,10 +571,15 @@ def test_late_policy_rejects_negative_grace() -> None:
         ("utc", "UTC"),
         ("US/Eastern", "America/New_York"),
         ("Pacific/Kiritimati", "Pacific/Kiritimati"),
+        ("Nueva York", "America/New_York"),
+        ("Londres", "Europe/London"),
+        ("Ciudad de México", "America/Mexico_City"),
+        ("Tenerife", "Atlantic/Canary"),
     ],
 )
 def test_find_timezone_exact(query: str, key: str) -> None:
-    """IANA keys (any case), city names (with spaces or accents) and UTC match exactly."""
+    """IANA keys (any case), city names (with spaces or accents, in English or Spanish) and UTC
+    match exactly."""
     match = find_timezone(query)
     assert isinstance(match, TimezoneFound)
     assert match.key == key
@@ -582,6 +595,8 @@ def test_find_timezone_exact(query: str, key: str) -> None:
         ("EST", "abbreviation", "America/New_York"),
         ("cet", "abbreviation", "Europe/Berlin"),
         ("IST", "abbreviation", "Asia/Kolkata"),
+        ("San José", "ambiguous", "America/Costa_Rica"),
+        ("Estados Unidos", "ambiguous", "America/New_York"),
     ],
 )
 def test_find_timezone_suggests(query: str, reason: str, must_suggest: str) -> None:

@@ -10,8 +10,10 @@ This module knows nothing of Telegram, storage or clocks.
 from __future__ import annotations
 
 import hashlib
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -30,6 +32,7 @@ from bot.core.content_models import (
     Source,
     SourcesFile,
     Texts,
+    WordLists,
 )
 from bot.core.picture_models import (
     Drawing,
@@ -38,6 +41,7 @@ from bot.core.picture_models import (
     parse_picture,
     reference_problems,
 )
+from bot.core.times import EVERY_DAY, WEEKDAYS, WEEKENDS, Words
 
 DEFAULT_LOCALE = "en"
 # In a checkout (and an editable install) content/ sits beside bot/; an installed wheel carries
@@ -69,6 +73,101 @@ class ContentError(Exception):
         super().__init__("\n".join(problems))
 
 
+# --------------------------------------------------------------------------- translations
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How much of English one language file says itself; the rest is English at run time.
+
+    Keys are the texts of en.yaml by path ("hold.card", "reminders.days.names"), not counting
+    `source`: a list of words is one key, an exercise's sides are a key each.
+    """
+
+    file: Path
+    keys: int
+    # In English, not in this file: English is used.
+    missing: tuple[str, ...] = ()
+    # A placeholder in one language and not the other, a medical text with other sources, a
+    # key English does not have: the file loads, but a translator should look.
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def translated(self) -> int:
+        return self.keys - len(self.missing)
+
+
+def _text_keys(node: Any, path: str = "") -> dict[str, Any]:
+    """Every text of a language file by path; a list of texts (or of word lists) is one."""
+    if isinstance(node, dict):
+        found: dict[str, Any] = {}
+        for key, value in node.items():
+            if key != "source":
+                found |= _text_keys(value, f"{path}.{key}" if path else str(key))
+        return found
+    if isinstance(node, list) and node and all(isinstance(item, dict) for item in node):
+        found = {}
+        for i, item in enumerate(node):
+            found |= _text_keys(item, f"{path}[{i}]")
+        return found
+    return {path: node}
+
+
+def _sources_by_path(node: Any, path: str = "") -> dict[str, tuple[str, ...]]:
+    """The `source` of every medical text by the text's path."""
+    found: dict[str, tuple[str, ...]] = {}
+    if isinstance(node, dict):
+        if "source" in node:
+            value = node["source"]
+            found[path] = (value,) if isinstance(value, str) else tuple(map(str, value or ()))
+        for key, value in node.items():
+            found |= _sources_by_path(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            found |= _sources_by_path(item, f"{path}[{i}]")
+    return found
+
+
+def _placeholders(value: Any) -> list[set[str]]:
+    """The `{placeholders}` of a text, or of each text of a list."""
+    items = value if isinstance(value, list) else [value]
+    parse = string.Formatter().parse
+    return [
+        {f for _, f, _, _ in parse(item) if f} if isinstance(item, str) else set() for item in items
+    ]
+
+
+def _coverage(english: Any, translation: Any, file: Path) -> Coverage:
+    """What a language file leaves to English, and where it differs from English in kind."""
+    theirs = _text_keys(english)
+    if translation is english:
+        return Coverage(file, len(theirs))
+    ours = _text_keys(translation if isinstance(translation, dict) else {})
+    warnings = []
+    for path, text in ours.items():
+        if path not in theirs:
+            warnings.append(f"{file}: {path}: not in {DEFAULT_LOCALE}.yaml, so never shown")
+            continue
+        english_fields, our_fields = _placeholders(theirs[path]), _placeholders(text)
+        if len(english_fields) != len(our_fields):  # lists of another length: compare the lot
+            english_fields, our_fields = [set().union(*english_fields)], [set().union(*our_fields)]
+        for i, (en, here) in enumerate(zip(english_fields, our_fields, strict=True)):
+            where = f"{path}[{i}]" if isinstance(text, list) and len(our_fields) > 1 else path
+            for name in sorted(en - here):
+                warnings.append(f"{file}: {where}: {{{name}}} is in English but not here")
+            for name in sorted(here - en):
+                warnings.append(f"{file}: {where}: {{{name}}} is here but not in English")
+    english_sources = _sources_by_path(english)
+    for path, ids in _sources_by_path(translation).items():
+        if path in english_sources and set(ids) != set(english_sources[path]):
+            warnings.append(
+                f"{file}: {path}.source: {', '.join(ids)}, but English says "
+                f"{', '.join(english_sources[path])}: a translation keeps the English sources"
+            )
+    missing = tuple(path for path in theirs if path not in ours)
+    return Coverage(file, len(theirs), missing, tuple(warnings))
+
+
 # --------------------------------------------------------------------------- the whole
 
 
@@ -83,6 +182,10 @@ class Content:
     numbers: Mapping[str, CountryNumbers]
     # The pictures the routine names, by picture id.
     pictures: Mapping[str, PictureSource] = field(default_factory=dict)
+    # The words read in a user's text, by language: that language's and English's.
+    words_by_locale: Mapping[str, Words] = field(default_factory=dict)
+    # How much of English each language file says itself.
+    coverage: Mapping[str, Coverage] = field(default_factory=dict)
 
     def texts(self, locale: str | None) -> Texts:
         """The texts for a Telegram language code ("de", "pt-br"), falling back to English."""
@@ -95,6 +198,10 @@ class Content:
                 if candidate in self.texts_by_locale:
                     return candidate
         return DEFAULT_LOCALE
+
+    def words(self, locale: str | None) -> Words:
+        """The words read in what a user types: their language's, and English's."""
+        return self.words_by_locale[self.language(locale)]
 
     @property
     def locales(self) -> tuple[str, ...]:
@@ -214,6 +321,46 @@ def _merge(base: Any, override: Any) -> Any:
     return override
 
 
+def reading_words(words: WordLists) -> Words:
+    """One language's word lists as the reader's data; ValueError names a word listed twice."""
+    return Words.build(
+        [
+            ("words.noon", time(12, 0), words.noon),
+            ("words.midnight", time(0, 0), words.midnight),
+            ("words.am", "am", words.am),
+            ("words.pm", "pm", words.pm),
+            *((f"words.days[{i}]", i, names) for i, names in enumerate(words.days)),
+            ("words.every_day", EVERY_DAY, words.every_day),
+            ("words.weekdays", WEEKDAYS, words.weekdays),
+            ("words.weekends", WEEKENDS, words.weekends),
+            ("words.through", "through", words.through),
+            ("words.at", "at", words.at),
+            ("words.ignore", "ignore", words.ignore),
+            ("words.off", "off", words.off),
+        ]
+    )
+
+
+def _load_words(texts: Mapping[str, Texts], root: Path, problems: list[str]) -> dict[str, Words]:
+    """Each language's words with English's; a word with two meanings is a problem."""
+    own: dict[str, Words] = {}
+    for locale, t in texts.items():
+        try:
+            own[locale] = reading_words(t.words)
+        except ValueError as exc:
+            problems.append(f"{root / f'{locale}.yaml'}: {exc}")
+    english = own.get(DEFAULT_LOCALE)
+    if english is None:
+        return {}
+    for locale, words in own.items():
+        if locale != DEFAULT_LOCALE:
+            problems.extend(
+                f"{root / f'{locale}.yaml'}: {clash} ({DEFAULT_LOCALE}.yaml)"
+                for clash in words.clashes(english)
+            )
+    return {locale: words | english for locale, words in own.items()}
+
+
 def _cross_check(routine: RoutineSpec, texts: Texts, file: Path) -> list[str]:
     problems = []
     for i, cue in enumerate(routine.cues):
@@ -292,6 +439,7 @@ def load_content(directory: Path | str | None = None) -> Content:
     english_file = root / f"{DEFAULT_LOCALE}.yaml"
     raw_english: Any = None
     texts: dict[str, Texts] = {}
+    coverage: dict[str, Coverage] = {}
     locale_files = sorted(p for p in root.glob("*.yaml") if p.name not in DATA_FILES)
     if english_file not in locale_files:
         problems.append(f"{english_file}: missing (English is the fallback for every language)")
@@ -304,9 +452,11 @@ def load_content(directory: Path | str | None = None) -> Content:
             raw = _read_yaml(file)
             if file == english_file:
                 raw_english = raw
-            elif raw_english is not None:
-                raw = _merge(raw_english, raw)
-            texts[file.stem] = Texts.model_validate(raw)
+                merged = raw
+            else:
+                merged = _merge(raw_english, raw)
+            texts[file.stem] = Texts.model_validate(merged)
+            coverage[file.stem] = _coverage(raw_english, raw, file)
         except ValidationError as exc:
             problems.extend(_describe(file, exc))
         except ContentError as exc:
@@ -327,6 +477,7 @@ def load_content(directory: Path | str | None = None) -> Content:
                     _unknown_sources(root / NUMBERS_FILE, f"countries.{code}", entry, known)
                 )
     pictures = _load_pictures(root, routine, texts, problems) if routine is not None else {}
+    words = _load_words(texts, root, problems)
     if (
         problems
         or routine is None
@@ -342,6 +493,8 @@ def load_content(directory: Path | str | None = None) -> Content:
         sources=sources.sources,
         numbers=numbers.countries,
         pictures=pictures,
+        words_by_locale=words,
+        coverage=coverage,
     )
 
 

@@ -617,6 +617,38 @@ class Commands(_Frozen):
     forget: Annotated[str, Field(min_length=1, max_length=256)]
 
 
+Phrase = Annotated[str, Field(min_length=1, max_length=40)]
+Phrases = tuple[Phrase, ...]
+DayPhrases = Annotated[Phrases, Field(min_length=1)]
+
+
+class WordLists(_Frozen):
+    """What the bot reads in what a user types (/remind, a typed time), word lists by meaning.
+
+    Any case; accents optional when typed. A user's text is read with the words of their
+    language and English's (bot.core.times.Words).
+    """
+
+    noon: Phrases = ()
+    midnight: Phrases = ()
+    # After an hour: "7 pm", "7 de la tarde".
+    am: Phrases = ()
+    pm: Phrases = ()
+    # Seven lists, Monday first: every way to write that day.
+    days: tuple[DayPhrases, DayPhrases, DayPhrases, DayPhrases, DayPhrases, DayPhrases, DayPhrases]
+    every_day: Phrases = ()
+    weekdays: Phrases = ()
+    weekends: Phrases = ()
+    # Between two days, for a range: "mon to fri".
+    through: Phrases = ()
+    # Before a time: "at 7pm".
+    at: Phrases = ()
+    # Between days, read as nothing: "mon and fri".
+    ignore: Phrases = ()
+    # /remind off.
+    off: Phrases = ()
+
+
 class Texts(_Frozen):
     """Every sentence of one language (content/<locale>.yaml)."""
 
@@ -643,3 +675,5 @@ class Texts(_Frozen):
     safety: SafetyTexts
     # The labels drawn on each picture: pictures.<picture id>.<label> (see content/pictures/).
     pictures: Mapping[Id, Mapping[Id, Label]] = Field(default_factory=dict)
+    # Not said but read: the words of typed times and days.
+    words: WordLists

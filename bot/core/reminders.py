@@ -150,7 +150,7 @@ class ReminderSetup:
                 self._ask_time(texts, out)
             return chat
         try:
-            request = parse_remind_args(args)
+            request = parse_remind_args(args, self.content.words(chat.locale))
         except TimeParseError as exc:
             self._bad_time(texts, exc, out)
             return chat
@@ -224,11 +224,12 @@ class ReminderSetup:
             return replace(chat, draft=replace(draft, waiting_for=None))
         if draft.waiting_for == "timezone":
             return self._set_timezone_from(chat, text, now, texts, out)
+        words = self.content.words(chat.locale)
         try:
-            chosen = parse_time(text)
+            chosen = parse_time(text, words)
         except TimeParseError as exc:
             try:  # a whole "7pm weekdays" is welcome too
-                request = parse_remind_args(text.split())
+                request = parse_remind_args(text.split(), words)
             except (TimeParseError, DaysParseError):
                 self._bad_time(texts, exc, out)
                 return chat

@@ -151,12 +151,14 @@ class FakeTelegram(BotMethods):
         user_id: int | None = None,
         chat_type: str = "private",
         first_name: str = "Alex",
-        language_code: str = "en",
+        language_code: str | None = None,
     ) -> JSONDict:
         """The user sends ``text``; returns the enqueued ``message`` update.
 
         A leading ``/command`` (also ``/command@BotName``) gets a ``bot_command`` entity. If
         the user had blocked the bot, they unblock it first (as the "Restart" button does).
+        ``language_code`` is their Telegram app's language ("es-MX"); without it the user's
+        stays as it was ("en" for a new user), for this message and their taps after it.
         """
         with self._lock:
             chat = self._ensure_chat(chat_id, chat_type, user_id, first_name, language_code)

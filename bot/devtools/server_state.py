@@ -113,7 +113,7 @@ class ServerState:
         chat_type: str,
         user_id: int | None,
         first_name: str,
-        language_code: str,
+        language_code: str | None,
         title: str | None = None,
     ) -> _Chat:
         if chat_type not in ("private", "group", "supergroup"):
@@ -129,7 +129,8 @@ class ServerState:
         sender = self._sender_id(chat, user_id)
         profile = self._users.setdefault(sender, {"id": sender, "is_bot": False})
         profile["first_name"] = first_name
-        profile["language_code"] = language_code
+        if language_code is not None or "language_code" not in profile:
+            profile["language_code"] = language_code or "en"
         return chat
 
     @staticmethod

@@ -134,6 +134,25 @@ def _font(size: int) -> ImageFont.FreeTypeFont:
     return font
 
 
+def undrawable(texts: Texts) -> list[str]:
+    """The labels of a language with a letter the picture font lacks (drawn as an empty box):
+    "pictures.<picture>.<label>: ..."."""
+    font = _font(_LABEL_FONT_PX)
+    nothing = bytes(font.getmask("\u0378"))  # an unassigned code point: the "missing" box
+    found = []
+    for picture, labels in texts.pictures.items():
+        for key, text in labels.items():
+            missing = sorted(
+                {c for c in text if not c.isspace() and bytes(font.getmask(c)) == nothing}
+            )
+            if missing:
+                found.append(
+                    f"pictures.{picture}.{key}: the pictures' font has no {', '.join(missing)}; "
+                    "it would be drawn as an empty box"
+                )
+    return found
+
+
 def _place(drawing: Drawing, place: Place) -> Point:
     return drawing.joints[place] if isinstance(place, str) else place
 
