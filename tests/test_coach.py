@@ -248,6 +248,7 @@ async def test_settings_change_in_place_and_apply_from_the_next_hold(coach: Harn
         "Get ready: 10 s",
         "Countdown: on",
         "Pain question: on",
+        "Language: English",
         "🌍 Time zone",
         "⏰ Reminders",
         "Done",

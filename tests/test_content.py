@@ -135,7 +135,10 @@ def test_check_content_counts_each_languages_keys_and_names_what_english_fills_i
     assert (
         f"warning: {folder / 'de.yaml'}: rest.text: {{next_name}} is in English but not here" in out
     )
-    assert "missing from de.yaml (English is used):\n        disclaimer.text\n" in out
+    assert (
+        "missing from de.yaml (English is used):\n        language_name\n        disclaimer.text\n"
+        in out
+    )
     assert "        buttons.start_hold\n" not in out
     assert main(["check-content", "--strict", str(folder)]) == 1
 

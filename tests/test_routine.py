@@ -45,9 +45,9 @@ def sends(effects: list[Effect]) -> list[Send]:
 def accepted(routine: Routine) -> ChatState:
     """Consent on record, and a safety check answered "no" to everything a moment ago."""
     return ChatState(
-        consent_version=routine.disclaimer_version,
+        consent_version=routine.content.disclaimer_version(),
         consent_at=T0,
-        safety=Safety(T0 - 60, routine.rules.version),
+        safety=Safety(T0 - 60, routine.rules.version(None)),
     )
 
 
@@ -83,9 +83,12 @@ def test_accept_stores_version_and_time_then_starts_the_safety_check(
     """Accepting keeps the disclaimer version and the time, then asks the first warning sign."""
     state, _ = routine.advance(ChatState(), Start(), T0)
     state, effects = routine.advance(
-        state, Press(Action.ACCEPT, routine.disclaimer_version), T0 + 5
+        state, Press(Action.ACCEPT, routine.content.disclaimer_version()), T0 + 5
     )
-    assert (state.consent_version, state.consent_at) == (routine.disclaimer_version, T0 + 5)
+    assert (state.consent_version, state.consent_at) == (
+        routine.content.disclaimer_version(),
+        T0 + 5,
+    )
     intro, question = sends(effects)
     screening = content.texts("en").safety.screening
     assert intro.text == screening.intro.text
@@ -116,7 +119,7 @@ def test_accept_button_from_an_old_disclaimer_shows_the_new_one(routine: Routine
     state, _ = routine.advance(ChatState(), Start(), T0)
     state, effects = routine.advance(state, Press(Action.ACCEPT, "0ldversion00"), T0)
     assert state.consent_version is None
-    assert sends(effects)[-1].buttons[0].value == routine.disclaimer_version
+    assert sends(effects)[-1].buttons[0].value == routine.content.disclaimer_version()
 
 
 def test_routine_with_consent_and_a_recent_check_asks_only_what_is_new(

@@ -86,6 +86,8 @@ _LINES = {
         "settings.get_ready_line",
         "settings.countdown_on_line",
         "settings.countdown_off_line",
+        "settings.pain_on_line",
+        "settings.pain_off_line",
     ),
 }
 
@@ -288,7 +290,9 @@ async def test_a_reminder_set_in_spanish_arrives_in_spanish(harness: Harness) ->
     reminder = h.last()
     assert len(h.messages()) == before + 1
     assert reminder.text in h.content.texts(MEXICO).reminders.messages
-    assert reminder.button_texts == ["Empezar ahora", "En 15 min", "En 1 hora", "Saltar hoy"]
+    assert reminder.button_texts == [
+        "Empezar ahora", "En 15 min", "En 1 hora", "Saltar hoy", "🛌 Hoy descanso",
+    ]  # fmt: skip
     await h.send("/reminders")
     assert h.last().text == (
         "Tus recordatorios (zona horaria America/New_York):\n"
@@ -297,13 +301,6 @@ async def test_a_reminder_set_in_spanish_arrives_in_spanish(harness: Harness) ->
     assert_all_spanish(h)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the reminders' conversation does not store the user's language "
-    "(bot/runtime/conversations.py ReminderConversation.save, ChatStore.save_settings): a "
-    "user whose first message is /remind gets the reminder in the language stored for the "
-    "chat, English, until a routine step stores theirs",
-)
 async def test_a_reminder_set_before_any_routine_arrives_in_spanish(harness: Harness) -> None:
     """A user whose very first message is /remind gets the reminder in their language too."""
     h = harness

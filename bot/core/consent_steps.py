@@ -10,13 +10,14 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from bot.core.callbacks import Action, Button
+from bot.core.content import Content
 from bot.core.content_models import Texts
 from bot.core.events import Out, Start, Toast
 from bot.core.state import ChatState, Phase, RoutineState
 
 
 class ConsentSteps:
-    disclaimer_version: str
+    content: Content
 
     # -- steps of the routine these lead to (Routine and SafetySteps define them) -------------
 
@@ -64,7 +65,7 @@ class ConsentSteps:
         return self._safety_check(state, now, texts, out)
 
     def _ask_consent(self, state: ChatState, texts: Texts, out: Out) -> ChatState:
-        out.send(texts.disclaimer.text, *self._consent_buttons(texts))
+        out.send(texts.disclaimer.text, *self._consent_buttons(state, texts))
         return replace(state, routine=RoutineState(Phase.CONSENT))
 
     def _accept(
@@ -72,7 +73,7 @@ class ConsentSteps:
     ) -> ChatState:
         """Accept: stored with the time and the disclaimer version the user read."""
         if not _in(state, Phase.CONSENT):
-            if self._has_consent(state) and version == self.disclaimer_version:
+            if self._has_consent(state) and version == self._disclaimer(state):
                 out.effects.append(Toast(texts.replies.button_done))
                 if state.routine is None:
                     out.send(texts.replies.already_accepted)
@@ -82,11 +83,11 @@ class ConsentSteps:
             out.effects.append(Toast(texts.replies.stale_button))
             self._prompt(state, now, texts, out)
             return state
-        if version != self.disclaimer_version:
+        if version != self._disclaimer(state):
             out.send(texts.replies.disclaimer_changed)
             return self._ask_consent(state, texts, out)
         state = replace(
-            state, consent_version=self.disclaimer_version, consent_at=now, declined_at=None
+            state, consent_version=self._disclaimer(state), consent_at=now, declined_at=None
         )
         return self._safety_check(state, now, texts, out)
 
@@ -99,12 +100,16 @@ class ConsentSteps:
         out.send(texts.replies.declined)
         return replace(state, routine=None, declined_at=now)
 
-    def _has_consent(self, state: ChatState) -> bool:
-        return state.consent_version == self.disclaimer_version
+    def _disclaimer(self, state: ChatState) -> str:
+        """The version of the disclaimer in the user's language (Content.disclaimer_version)."""
+        return self.content.disclaimer_version(state.locale)
 
-    def _consent_buttons(self, texts: Texts) -> tuple[Button, ...]:
+    def _has_consent(self, state: ChatState) -> bool:
+        return state.consent_version == self._disclaimer(state)
+
+    def _consent_buttons(self, state: ChatState, texts: Texts) -> tuple[Button, ...]:
         return (
-            Button(texts.buttons.accept, Action.ACCEPT, self.disclaimer_version),
+            Button(texts.buttons.accept, Action.ACCEPT, self._disclaimer(state)),
             Button(texts.buttons.decline, Action.DECLINE),
         )
 

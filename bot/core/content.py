@@ -207,22 +207,22 @@ class Content:
     def locales(self) -> tuple[str, ...]:
         return tuple(sorted(self.texts_by_locale))
 
-    def disclaimer_version(self) -> str:
-        """A fingerprint of the disclaimer in every language: any change asks for consent again."""
-        digest = hashlib.sha256()
-        for locale in self.locales:
-            text = " ".join(self.texts_by_locale[locale].disclaimer.text.split())
-            digest.update(f"{locale}\0{text}\0".encode())
-        return digest.hexdigest()[:12]
+    def disclaimer_version(self, locale: str | None = None) -> str:
+        """A fingerprint of the disclaimer in a user's language: a change asks for consent
+        again, from the users of that language (a new translation asks nobody else)."""
+        language = self.language(locale)
+        text = " ".join(self.texts_by_locale[language].disclaimer.text.split())
+        return hashlib.sha256(f"{language}\0{text}\0".encode()).hexdigest()[:12]
 
-    def safety_version(self) -> str:
-        """A fingerprint of every safety text and rule: a change asks the safety check again."""
+    def safety_version(self, locale: str | None = None) -> str:
+        """A fingerprint of the safety rules and texts in a user's language: a change asks the
+        safety check again (of the users of that language, when only a text changed)."""
+        language = self.language(locale)
+        texts = self.texts_by_locale[language]
         digest = hashlib.sha256(self.routine.safety.model_dump_json().encode())
-        for locale in self.locales:
-            texts = self.texts_by_locale[locale]
-            digest.update(f"{locale}\0".encode())
-            digest.update(texts.safety.model_dump_json().encode())
-            digest.update(texts.warm_up.check_no_heat.model_dump_json().encode())
+        digest.update(f"{language}\0".encode())
+        digest.update(texts.safety.model_dump_json().encode())
+        digest.update(texts.warm_up.check_no_heat.model_dump_json().encode())
         return digest.hexdigest()[:12]
 
 

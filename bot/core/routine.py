@@ -58,7 +58,6 @@ class Routine(ConsentSteps, SafetySteps, HoldSteps, SettingsSteps, ProgressSteps
         self.content = content
         self.plan = plan
         self.rules = Rules(content)
-        self.disclaimer_version = content.disclaimer_version()
         self.late_tolerance = max(plan.real(plan.countdown_every), MIN_LATE_TOLERANCE)
         self.countdown = Countdown(plan)
 
@@ -353,7 +352,7 @@ class Routine(ConsentSteps, SafetySteps, HoldSteps, SettingsSteps, ProgressSteps
             return
         match phase:
             case Phase.CONSENT:
-                out.send(replies.expect_consent, *self._consent_buttons(texts))
+                out.send(replies.expect_consent, *self._consent_buttons(state, texts))
             case Phase.WARM_UP_CHECK:
                 if self.rules.no_heat(state.safety, now):
                     self._warm_up_check(state, now, texts, out)

@@ -46,15 +46,19 @@ class Rules:
     def __init__(self, content: Content) -> None:
         self.content = content
         self.spec = content.routine.safety
-        self.version = content.safety_version()
+        self.versions = {locale: content.safety_version(locale) for locale in content.locales}
         self.exercise_ids = tuple(e.id for e in content.routine.exercises)
 
-    def full_check_due(self, safety: Safety, now: float) -> bool:
+    def version(self, locale: str | None) -> str:
+        """The safety version for a user's language (Content.safety_version)."""
+        return self.versions[self.content.language(locale)]
+
+    def full_check_due(self, safety: Safety, now: float, locale: str | None) -> bool:
         """The whole check is asked before the first routine, after `recheck_days`, when a safety
         text changed, after a warning sign, and when the last answers left nothing to do."""
         return (
             safety.screened_at is None
-            or safety.version != self.version
+            or safety.version != self.version(locale)
             or safety.flag is not None
             or now - safety.screened_at > self.spec.recheck_days * DAY
             or not self.allowed_exercises(safety, now)

@@ -62,7 +62,7 @@ class SafetySteps:
 
     def _safety_check(self, state: ChatState, now: float, texts: Texts, out: Out) -> ChatState:
         """Before each routine: the full check when it is due, otherwise "anything new?"."""
-        if self.rules.full_check_due(state.safety, now):
+        if self.rules.full_check_due(state.safety, now, state.locale):
             return self._full_check(state, texts, out)
         return self._ask_recheck(state, texts, out)
 
@@ -99,7 +99,7 @@ class SafetySteps:
             return self._ask_conditions(state, (), None, texts, out)
         out.effects.append(Record("screening", f"{question.id}=yes"))
         out.send(self._outcome(texts.safety.outcomes[question.outcome].text, state, texts))
-        safety = Safety(now, self.rules.version, question.id, (), state.safety.stops)
+        safety = Safety(now, self.rules.version(state.locale), question.id, (), state.safety.stops)
         return replace(state, safety=safety, routine=None, reminders_paused=True)
 
     def _outcome(self, text: str, state: ChatState, texts: Texts) -> str:
@@ -153,7 +153,7 @@ class SafetySteps:
     ) -> ChatState:
         """The check is answered: its notices, then the warm-up (or no routine at all)."""
         out.effects.append(Record("screening", "conditions=" + ("+".join(ticks) or "none")))
-        safety = Safety(now, self.rules.version, None, ticks, state.safety.stops)
+        safety = Safety(now, self.rules.version(state.locale), None, ticks, state.safety.stops)
         state = replace(state, safety=safety)
         if not ticks:
             return self._begin_stretching(state, now, texts, out)

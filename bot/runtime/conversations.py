@@ -86,8 +86,11 @@ class ReminderConversation:
         self, chat_id: int, before: ReminderChat, after: ReminderChat, now: float
     ) -> bool:
         """The chat's zone and pending question, then the reminders that came, went or moved."""
-        if (before.timezone, before.draft) != (after.timezone, after.draft):
-            await self.store.chats.save_settings(chat_id, after.timezone, after.draft, now)
+        # The language is kept too, so a reminder set before any routine step speaks it.
+        if (before.timezone, before.draft) != (after.timezone, after.draft) or after.locale:
+            await self.store.chats.save_settings(
+                chat_id, after.timezone, after.draft, now, after.locale
+            )
         reminders = self.store.reminders
         kept = {r.id for r in after.reminders}
         old = {r.id: r for r in before.reminders}

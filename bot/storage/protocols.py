@@ -61,8 +61,16 @@ class ChatStore(Protocol):
     async def set_active(self, chat_id: int, active: bool, now: float) -> None: ...
     async def settings(self, chat_id: int) -> ChatSettings: ...
     async def save_settings(
-        self, chat_id: int, timezone: str | None, draft: Draft, now: float
-    ) -> None: ...
+        self,
+        chat_id: int,
+        timezone: str | None,
+        draft: Draft,
+        now: float,
+        locale: str | None = None,
+    ) -> None:
+        """The reminders' part of a chat row (and its language, when known)."""
+        ...
+
     async def pending(self, chat_id: int) -> tuple[tuple[Pending, ...], float | None]:
         """The chat's effects still to show, and when to try them next."""
         ...

@@ -389,13 +389,20 @@ class SqliteChats:
         )
 
     async def save_settings(
-        self, chat_id: int, timezone: str | None, draft: Draft, now: float
+        self,
+        chat_id: int,
+        timezone: str | None,
+        draft: Draft,
+        now: float,
+        locale: str | None = None,
     ) -> None:
         await self._store.statement(
-            "INSERT INTO chats (chat_id, timezone, draft, updated_at) VALUES (?, ?, ?, ?) "
+            "INSERT INTO chats (chat_id, timezone, draft, locale, updated_at) "
+            "VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT (chat_id) DO UPDATE SET timezone = excluded.timezone, "
-            "draft = excluded.draft, updated_at = excluded.updated_at",
-            (chat_id, timezone, dump_draft(draft), now),
+            "draft = excluded.draft, locale = COALESCE(excluded.locale, chats.locale), "
+            "updated_at = excluded.updated_at",
+            (chat_id, timezone, dump_draft(draft), locale, now),
         )
 
     async def pending(self, chat_id: int) -> tuple[tuple[Pending, ...], float | None]:
