@@ -31,6 +31,7 @@ async def emulated_bot(
     server: FakeTelegram,
     *,
     clock: Clock | None = None,
+    steady_clock: Clock | None = None,
     store: Store | None = None,
     run_timers: bool = True,
     rate_limit: bool = False,
@@ -38,15 +39,18 @@ async def emulated_bot(
 ) -> AsyncIterator[StretchBot]:
     """The bot, started on `server`; stopped gracefully when the block ends.
 
-    `run_timers=False` leaves the timer loops off, for tests that move a fake clock and run due
-    timers themselves. `polling=True` fetches updates with getUpdates as on Telegram (the
-    console); otherwise updates are handed to `bot.app.process_update` directly.
+    `clock` is wall time (reminders), `steady_clock` the routine's durations (by default
+    `clock` itself when it is a FakeClock). `run_timers=False` leaves the timer loops off, for
+    tests that move a fake clock and run due timers themselves. `polling=True` fetches updates
+    with getUpdates as on Telegram (the console); otherwise updates are handed to
+    `bot.app.process_update` directly.
     """
     bot = StretchBot(
         settings,
         content,
         token=EMULATOR_TOKEN,
         clock=clock,
+        steady_clock=steady_clock,
         store=store,
         request=server.request(),
         get_updates_request=server.request(),

@@ -98,6 +98,12 @@ class FollowUp:
 class Conversation(Protocol, Generic[S, E]):
     """A pure machine and how its state is loaded and saved."""
 
+    @property
+    def clock(self) -> Clock:
+        """Where the `now` of its steps comes from: steady time for the routine's durations,
+        wall time for reminders (bot.runtime.clock)."""
+        ...
+
     async def load(self, chat_id: int, locale: str | None) -> S: ...
 
     def advance(self, state: S, event: E, now: float) -> tuple[S, list[Effect]]: ...
@@ -110,6 +116,9 @@ class Conversation(Protocol, Generic[S, E]):
 
 
 class Runner:
+    """`clock`: the steady clock of the chats' rows (the routine's timers and the outbox's
+    retries share a row, and one timer source)."""
+
     def __init__(self, store: Store, clock: Clock, outbox: Outbox) -> None:
         self.store = store
         self.clock = clock
@@ -160,7 +169,7 @@ class Runner:
     ) -> tuple[Shown, list[FollowUp]]:
         await self._flush(chat_id)  # what earlier steps left goes first, in order
         before = await conversation.load(chat_id, locale)
-        now = self.clock.now()
+        now = conversation.clock.now()
         state, effects = conversation.advance(before, event, now)
         toasts = [e.text for e in effects if isinstance(e, Toast)]
         shown = Shown(

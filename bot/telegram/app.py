@@ -13,7 +13,7 @@ from bot.core.content import Content
 from bot.core.plan import compile_plan
 from bot.core.reminders import ReminderSetup
 from bot.core.routine import Routine
-from bot.runtime.clock import Clock, SystemClock
+from bot.runtime.clock import Clock, SystemClock, steady
 from bot.runtime.conversations import ReminderConversation, RoutineConversation
 from bot.runtime.delivery import Delivery
 from bot.runtime.holds import RoutineTimers
@@ -37,6 +37,7 @@ class StretchBot:
         *,
         token: str,
         clock: Clock | None = None,
+        steady_clock: Clock | None = None,
         store: Store | None = None,
         request: BaseRequest | None = None,
         get_updates_request: BaseRequest | None = None,
@@ -45,7 +46,11 @@ class StretchBot:
     ) -> None:
         self.settings = settings
         self.content = content
+        # Wall time for reminders; steady time (monotonic within this process) for the
+        # routine's durations, so a wall clock set mid-hold neither freezes nor skips it. A
+        # FakeClock serves as both unless a test passes a steady clock of its own.
         self.clock = clock or SystemClock()
+        self.steady_clock = steady_clock or steady(self.clock)
         self.store = store or SqliteStore(settings.database)
         self.run_timers = run_timers
 
@@ -76,20 +81,25 @@ class StretchBot:
         )
         # With Telegram's limits in force, what people wait for is sent first (see scheduler).
         self.scheduler = SendScheduler() if rate_limit else None
-        self.runner = Runner(self.store, self.clock, TelegramOutbox(self.app, self.scheduler))
-        self.reminders = ReminderConversation(setup, self.store)
-        self.conversation = RoutineConversation(self.routine, self.store, self.reminders)
+        outbox = TelegramOutbox(self.app, self.scheduler)
+        self.runner = Runner(self.store, self.steady_clock, outbox)
+        self.reminders = ReminderConversation(setup, self.store, self.clock)
+        self.conversation = RoutineConversation(
+            self.routine, self.store, self.reminders, self.steady_clock
+        )
         self.handlers = Handlers(self.runner, self.conversation, self.reminders, content)
         self.handlers.register(self.app)
         # Timers live in the database: the routine's (holds, rests) and the reminders, each
         # with a loop of its own so a burst of reminders never delays a hold.
         holds = RoutineTimers(self.runner, self.conversation)
-        delivery = Delivery(self.runner, setup, grace_minutes=settings.reminder_grace_minutes)
+        delivery = Delivery(
+            self.runner, setup, self.clock, grace_minutes=settings.reminder_grace_minutes
+        )
         self.timers = TimerLoop(
-            self.clock,
+            self.steady_clock,
             [
                 TimerSource(holds.next_at, holds.run_due),
-                TimerSource(delivery.next_at, delivery.run_due),
+                TimerSource(delivery.next_at, delivery.run_due, self.clock),
             ],
         )
         self.runner.timers_changed = self.timers.poke
