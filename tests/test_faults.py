@@ -311,3 +311,66 @@ async def test_a_button_answered_too_late_is_no_error(harness: Harness) -> None:
     assert h.texts()[-2] == en(h).safety.screening.intro.text
     assert en(h).replies.error not in h.texts()
     h.server.unanswered_callbacks.clear()  # Telegram gave up on it, as it does
+
+
+# --------------------------------------------------------------------------- the clock set
+
+
+def _hold_messages(h: Harness) -> list[str]:
+    """What a hold showed, in order: its countdown's final text, cues, release, rest."""
+    return [m.text.split("\n")[0] for m in h.messages()]
+
+
+async def test_the_wall_clock_set_back_mid_hold_changes_no_duration_but_moves_reminders(
+    tmp_path: Path, content: Content
+) -> None:
+    """The wall clock goes back an hour 10 s into a hold (NTP, an operator): the countdown,
+    the cues and the release still come on schedule; a reminder follows the wall clock."""
+    h = Harness(tmp_path, content, monotonic=True)
+    await h.start()
+    await h.send("/timezone UTC")
+    due = datetime.fromtimestamp(h.clock.now(), UTC) + timedelta(minutes=30)
+    await h.send(f"/remind {due:%H:%M}")
+    await h.to_first_card()
+    await h.tap("Start hold")
+    countdown = h.last()
+    assert countdown.text.startswith("⏱ 30 s left")
+    await h.advance(10)
+    h.set_wall_clock(-3600)
+    await h.advance(5)
+    assert countdown.text.startswith("⏱ 15 s left")
+    assert h.texts()[-1] == en(h).hold.cues["halfway"]
+    await h.advance(15)
+    assert countdown.text.startswith("⏱ 0 s left")
+    assert count(h, en(h).hold.finished) == 1
+    assert not any(t.startswith("I was away") for t in h.texts())
+    assert h.last().text.startswith("Rest for 15 seconds")
+    await h.advance(15)
+    assert h.last().text.split("\n")[1] == "Left knee bent"
+    # The reminder is due at its time of day: half an hour of wall time, now 90 min away.
+    variants = en(h).reminders.messages
+    await h.advance(45 * 60)
+    assert not any(t in variants for t in h.texts())
+    await h.advance(46 * 60)
+    assert sum(t in variants for t in h.texts()) == 1
+    await h.stop()
+
+
+async def test_the_wall_clock_set_forward_mid_hold_does_not_end_it(
+    tmp_path: Path, content: Content
+) -> None:
+    """The wall clock jumps an hour ahead mid-hold: the hold goes on to its real end."""
+    h = Harness(tmp_path, content, monotonic=True)
+    await h.start()
+    await h.to_first_card()
+    await h.tap("Start hold")
+    countdown = h.last()
+    await h.advance(10)
+    h.set_wall_clock(3600)
+    await h.advance(10)
+    assert countdown.text.startswith("⏱ 10 s left")
+    assert en(h).hold.finished not in h.texts()
+    assert not any(t.startswith("I was away") for t in h.texts())
+    await h.advance(10)
+    assert count(h, en(h).hold.finished) == 1
+    await h.stop()
