@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from telegram.error import TimedOut
 from telegram.request import BaseRequest, RequestData
@@ -76,9 +76,12 @@ class FakeTelegram(BotMethods):
 
     # --- plumbing -------------------------------------------------------------------------
 
-    def request(self) -> EmulatedRequest:
-        """A new ``BaseRequest`` bound to this server (PTB needs one for getUpdates, one else)."""
-        return EmulatedRequest(self)
+    def request(self, *, read_timeout: float = 5.0) -> EmulatedRequest:
+        """A new ``BaseRequest`` bound to this server (PTB needs one for getUpdates, one else).
+
+        ``read_timeout`` is what it reports to PTB (a getUpdates adds its long poll to it); the
+        emulator itself enforces no timeout."""
+        return EmulatedRequest(self, read_timeout=read_timeout)
 
     def add_listener(self, fn: Callable[[Event], None]) -> None:
         """Call ``fn`` on every new bot message, edit, deletion and callback answer."""
@@ -122,6 +125,12 @@ class FakeTelegram(BotMethods):
         self._injections.setdefault(method, []).append(
             _Injection(0, "", None, times, True, answer_lost)
         )
+
+    def inject_hang(self, method: str, *, times: int = 1) -> None:
+        """Make the next ``times`` calls of ``method`` hang: no answer ever comes, and (like a
+        connection kept alive by a trickle of bytes) no read timeout ends the wait; only the
+        caller giving up does. With "getUpdates": a stalled poller."""
+        self._injections.setdefault(method, []).append(_Injection(0, "", None, times, hang=True))
 
     def add_chat(
         self,
@@ -315,7 +324,9 @@ class FakeTelegram(BotMethods):
         self.calls.append((method, params))
         try:
             self._validate(method, params)
-            lost = self._consume_injection(method)
+            fault = self._consume_injection(method)
+            if fault == "hang":
+                await asyncio.Event().wait()  # until the caller gives up (cancels)
             if method == "getUpdates":
                 result: Any = await self._get_updates(params)
             else:
@@ -324,7 +335,7 @@ class FakeTelegram(BotMethods):
                     raise _bad("method not supported by the emulator")
                 with self._lock:
                     result = handler(params, files)
-            if lost:
+            if fault == "answer_lost":
                 raise TimedOut()
         except _ApiError as err:
             self.rejections.append(f"{method}: {err.description}")
@@ -361,19 +372,22 @@ class FakeTelegram(BotMethods):
                 return
             raise _bad(f"invalid request: {'; '.join(problems)}")
 
-    def _consume_injection(self, method: str) -> bool:
-        """Raise the next injected fault; True when the call goes through and its answer is lost."""
+    def _consume_injection(self, method: str) -> Literal["answer_lost", "hang"] | None:
+        """Raise the next injected fault; or say the call goes through and its answer is lost,
+        or that it never answers."""
         queue = self._injections.get(method) or (
             self._injections.get("*") if method != "getUpdates" else None
         )
         if not queue:
-            return False
+            return None
         inj = queue[0]
         inj.times -= 1
         if inj.times <= 0:
             queue.pop(0)
+        if inj.hang:
+            return "hang"
         if inj.timeout and inj.answer_lost:
-            return True
+            return "answer_lost"
         if inj.timeout:
             raise TimedOut()
         parameters = {"retry_after": inj.retry_after} if inj.retry_after is not None else None
@@ -432,13 +446,14 @@ class FakeTelegram(BotMethods):
 class EmulatedRequest(BaseRequest):
     """A ``telegram.request.BaseRequest`` that sends every call to a ``FakeTelegram``."""
 
-    def __init__(self, server: FakeTelegram) -> None:
+    def __init__(self, server: FakeTelegram, *, read_timeout: float = 5.0) -> None:
         self.server = server
         self.initialized = False
+        self._read_timeout = read_timeout
 
     @property
     def read_timeout(self) -> float | None:
-        return 5.0
+        return self._read_timeout
 
     async def initialize(self) -> None:
         self.initialized = True

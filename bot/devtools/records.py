@@ -176,6 +176,7 @@ class _Injection:
     times: int
     timeout: bool = False
     answer_lost: bool = False  # the request is carried out, then the answer times out
+    hang: bool = False  # no answer ever, and no read timeout ends the wait
 
 
 @dataclass
