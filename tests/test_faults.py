@@ -3,7 +3,9 @@ in order, and no chat stuck. Each test is a finding of the reliability issue."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -14,9 +16,11 @@ from typing import TypeVar
 import pytest
 from pydantic import BaseModel
 
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError, Settings, load_settings
 from bot.core.content import Content
 from bot.core.content_models import Texts
+from bot.devtools.emulator import FakeTelegram
+from bot.devtools.factory import emulated_bot
 from bot.telegram import outbox
 from tests.support.harness import CHAT, Harness
 
@@ -374,3 +378,51 @@ async def test_the_wall_clock_set_forward_mid_hold_does_not_end_it(
     await h.advance(10)
     assert count(h, en(h).hold.finished) == 1
     await h.stop()
+
+
+# --------------------------------------------------------------------------- polling
+
+
+async def test_getupdates_failing_is_logged_once_and_polling_recovers_by_itself(
+    tmp_path: Path, content: Content, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A 502 from getUpdates: one warning line, python-telegram-bot polls again, the user is
+    answered."""
+    server = FakeTelegram()
+    settings = Settings(database=tmp_path / "p.sqlite3", _env_file=None)
+    server.inject_error("getUpdates", status=502)
+    caplog.set_level(logging.INFO)
+    async with emulated_bot(settings, content, server, polling=True):
+        server.user_sends(CHAT, "/help")
+        await server.wait_until(lambda: bool(server.texts(CHAT)), within=5)
+    assert server.texts(CHAT)[0].startswith("Stretch Coach walks you")
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warnings == ["polling for updates failed (Bad Gateway); trying again"]
+
+
+async def test_a_hanging_getupdates_is_named_in_one_warning_and_polling_goes_on(
+    tmp_path: Path, content: Content, caplog: pytest.LogCaptureFixture
+) -> None:
+    """getUpdates never answers (no read timeout ends it): after twice the time it may take
+    (the long poll + the read timeout) one warning names the stalled poller, the call is given
+    up, the next poll delivers the user's message, and the recovery is logged."""
+    server = FakeTelegram()
+    settings = Settings(database=tmp_path / "p.sqlite3", _env_file=None)
+    server.inject_hang("getUpdates")
+    caplog.set_level(logging.INFO)
+    async with emulated_bot(
+        settings, content, server, polling=True, poll_timeout=1, poll_read_timeout=0.05
+    ) as bot:
+        server.user_sends(CHAT, "/help")
+        started = time.monotonic()
+        await server.wait_until(lambda: bool(server.texts(CHAT)), within=5)
+        waited = time.monotonic() - started
+    assert 2.0 <= waited < 4.0  # the deadline: 2 x (1 s + 0.05 s)
+    assert server.texts(CHAT)[0].startswith("Stretch Coach walks you")
+    assert bot.polling.stalls == 1
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warnings == [
+        "polling is stalled: getUpdates has had no answer for 2.1 s (long poll 1 s + read "
+        "timeout 0.05 s); abandoning it and polling again"
+    ]
+    assert any(r.getMessage().startswith("polling recovered") for r in caplog.records)

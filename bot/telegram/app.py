@@ -6,7 +6,7 @@ import logging
 
 from telegram import Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.config import Settings
 from bot.core.content import Content
@@ -22,6 +22,7 @@ from bot.runtime.timers import TimerLoop, TimerSource
 from bot.storage import SqliteStore, Store
 from bot.telegram.handlers import Handlers
 from bot.telegram.outbox import TelegramOutbox
+from bot.telegram.polling import READ_TIMEOUT, WatchedPolling
 from bot.telegram.scheduler import SendScheduler
 
 log = logging.getLogger(__name__)
@@ -69,8 +70,12 @@ class StretchBot:
             builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
         if request is not None:
             builder = builder.request(request)
-        if get_updates_request is not None:
-            builder = builder.get_updates_request(get_updates_request)
+        # getUpdates with a read timeout and an overall deadline: a stalled poller is named in
+        # one warning and polls again (bot.telegram.polling).
+        self.polling = WatchedPolling(
+            get_updates_request or HTTPXRequest(connection_pool_size=1, read_timeout=READ_TIMEOUT)
+        )
+        builder = builder.get_updates_request(self.polling)
         self.app: Application = builder.build()  # type: ignore[type-arg]
 
         self.routine = Routine(content, compile_plan(content, settings.speed))
