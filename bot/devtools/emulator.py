@@ -26,7 +26,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, Literal
 
-from telegram.error import TimedOut
+from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 from bot.devtools.botapi import SPEC_PATH, BotApiSpec, JSONDict
@@ -131,6 +131,17 @@ class FakeTelegram(BotMethods):
         connection kept alive by a trickle of bytes) no read timeout ends the wait; only the
         caller giving up does. With "getUpdates": a stalled poller."""
         self._injections.setdefault(method, []).append(_Injection(0, "", None, times, hang=True))
+
+    def inject_refused(self, method: str, *, times: int = 1) -> None:
+        """Make the next ``times`` calls of ``method`` fail to connect, as when Telegram (or the
+        network on the way) refuses the connection: the call never reaches the server (it is not
+        in ``calls``) and PTB raises ``telegram.error.NetworkError``."""
+        self._injections.setdefault(method, []).append(_Injection(0, "", None, times, refused=True))
+
+    def clear_faults(self) -> None:
+        """Drop every injected fault not yet used: from now on every call is answered."""
+        with self._lock:
+            self._injections.clear()
 
     def add_chat(
         self,
@@ -321,6 +332,8 @@ class FakeTelegram(BotMethods):
             self.calls.append((method_raw, params))
             self._protocol(method_raw, f"unknown method (POST {redact(url)})")
             return _encode(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+        if self._refused(method):
+            raise NetworkError("httpx.ConnectError: [Errno 111] Connection refused")
         self.calls.append((method, params))
         try:
             self._validate(method, params)
@@ -372,9 +385,8 @@ class FakeTelegram(BotMethods):
                 return
             raise _bad(f"invalid request: {'; '.join(problems)}")
 
-    def _consume_injection(self, method: str) -> Literal["answer_lost", "hang"] | None:
-        """Raise the next injected fault; or say the call goes through and its answer is lost,
-        or that it never answers."""
+    def _injection(self, method: str) -> _Injection | None:
+        """Take one use of the next fault injected for ``method`` (or "*"), if there is one."""
         queue = self._injections.get(method) or (
             self._injections.get("*") if method != "getUpdates" else None
         )
@@ -384,6 +396,23 @@ class FakeTelegram(BotMethods):
         inj.times -= 1
         if inj.times <= 0:
             queue.pop(0)
+        self.faults_hit.append((method, inj.kind))
+        return inj
+
+    def _refused(self, method: str) -> bool:
+        """Whether the call's connection is refused (an injected fault, used up here)."""
+        with self._lock:
+            queue = self._injections.get(method) or (
+                self._injections.get("*") if method != "getUpdates" else None
+            )
+            return bool(queue and queue[0].refused and self._injection(method))
+
+    def _consume_injection(self, method: str) -> Literal["answer_lost", "hang"] | None:
+        """Raise the next injected fault; or say the call goes through and its answer is lost,
+        or that it never answers."""
+        inj = self._injection(method)
+        if inj is None:
+            return None
         if inj.hang:
             return "hang"
         if inj.timeout and inj.answer_lost:
