@@ -4,10 +4,7 @@ in order, and no chat stuck. Each test is a finding of the reliability issue."""
 from __future__ import annotations
 
 import logging
-import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -44,18 +41,6 @@ def replace_model(model: M, **changes: object) -> M:
 
 def count(h: Harness, text: str) -> int:
     return h.texts().count(text)
-
-
-@contextmanager
-def database_locked(h: Harness) -> Iterator[None]:
-    """Another program (a backup, an operator's sqlite3 shell) holds the database's write lock."""
-    other = sqlite3.connect(h.database, isolation_level=None)
-    other.execute("BEGIN EXCLUSIVE")
-    try:
-        yield
-    finally:
-        other.execute("ROLLBACK")
-        other.close()
 
 
 async def test_telegram_failing_at_a_hold_end_shows_each_message_once_later(
@@ -138,7 +123,7 @@ async def test_a_locked_database_at_a_hold_end_shows_nothing_until_it_can_save(
     await h.to_first_card()
     await h.tap("Start hold")
     await h.advance(29)
-    with database_locked(h):
+    with h.database_locked():
         await h.advance(5)
     assert en(h).hold.finished not in h.texts()
     await h.advance(15)
@@ -154,7 +139,7 @@ async def test_a_button_pressed_while_the_database_is_locked_changes_nothing(
     h = harness
     await h.send("/start")
     disclaimer = h.last()
-    with database_locked(h):
+    with h.database_locked():
         await h.tap("I understand, continue")
     assert h.last().text == en(h).replies.error
     assert not any(t == en(h).safety.screening.intro.text for t in h.texts())

@@ -3,7 +3,9 @@ with the bot, taps, time passing, and what the chat shows."""
 
 from __future__ import annotations
 
-from contextlib import AsyncExitStack
+import sqlite3
+from collections.abc import Iterator
+from contextlib import AsyncExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,7 @@ class Harness:
         real_time: bool = False,
         rate_limit: bool = False,
         monotonic: bool = False,
+        busy_timeout: float = 0.05,
     ) -> None:
         self.database = tmp_path / "stretchbot.sqlite3"
         self.content = content
@@ -44,6 +47,7 @@ class Harness:
         self.rate_limit = rate_limit
         self.server = FakeTelegram(now=self.clock.now)
         self.settings = Settings(database=self.database, speed=speed, _env_file=None)
+        self.busy_timeout = busy_timeout  # how long a write waits for a locked database
         self.bot: StretchBot | None = None
         self._running = AsyncExitStack()
 
@@ -59,7 +63,7 @@ class Harness:
                 steady_clock=None
                 if self.ticks is None
                 else MonotonicClock(self.clock, self.ticks.now),
-                store=SqliteStore(self.database, busy_timeout=0.05),
+                store=SqliteStore(self.database, busy_timeout=self.busy_timeout),
                 # With the fake clock the test moves time and runs due timers itself.
                 run_timers=self.real_time,
                 rate_limit=self.rate_limit,
@@ -130,6 +134,18 @@ class Harness:
         for _ in self.content.routine.safety.questions:
             await self.tap(buttons.no, chat_id)
         await self.tap(buttons.none_of_these, chat_id)
+
+    @contextmanager
+    def database_locked(self) -> Iterator[None]:
+        """Another program (a backup, an operator's sqlite3 shell) holds the database's write
+        lock: the bot's writes fail after `busy_timeout`."""
+        other = sqlite3.connect(self.database, isolation_level=None)
+        other.execute("BEGIN EXCLUSIVE")
+        try:
+            yield
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
 
     def messages(self, chat_id: int = CHAT) -> list[SentMessage]:
         return self.server.messages(chat_id)
