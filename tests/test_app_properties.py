@@ -3,9 +3,10 @@ a fake clock, faults and restarts.
 
 Hypothesis draws what a person does (taps on the buttons on screen and on old ones, /start,
 /routine, /cancel, /stop, /help, free text, edits of earlier messages), time passing (each
-timer runs at its moment), faults (Telegram answering 5xx or 429, timing out with or without
-the answer lost, refusing the connection; another program locking the database for a step) and
-restarts of the bot on the same database. After every step:
+timer runs at its moment; a press may race a timer due at the same moment), faults (Telegram
+answering 5xx or 429, timing out with or without the answer lost, refusing the connection;
+another program locking the database for a step) and restarts of the bot on the same database,
+after some downtime. After every step:
 
 - the stored state is one the routine can be in, and nothing waits for ever (a timed step has
   its timer, effects still to show have a time to be tried again);
@@ -65,6 +66,7 @@ KINDS = (
     + ["old"] * 2
     + ["fault"] * 5
     + ["locked"] * 2
+    + ["race"] * 4
     + ["start", "routine", "cancel", "stop", "help", "text", "edit", "restart"]
 )
 STEP = st.tuples(st.sampled_from(KINDS), st.integers(0, 10_000))
@@ -180,6 +182,30 @@ class Walk:
         await self.press(message_id, data, "go")
         return True
 
+    async def race(self, n: int) -> None:
+        """A button pressed just as a timer is due: the update and the timer run side by side,
+        as the timer loop runs beside the updates (a Stop racing the end of a hold, say)."""
+        assert self.h.bot is not None
+        wait = await self.h.bot.timers.next_in()
+        current = self.current()
+        if current is None:
+            return
+        if wait is None or wait > 60:  # no timer soon: an ordinary tap
+            message_id, buttons = current
+            await self.press(message_id, buttons[n % len(buttons)][1], "tap")
+            return
+        self.h.jump(max(wait, 0.0))  # the moment it is due; the loop has not run it yet
+        message_id, buttons = current
+        data = buttons[n % len(buttons)][1]
+        try:
+            update = self.h.server.user_presses(CHAT, message_id, data, check_buttons=False)
+        except ValueError:
+            return
+        self.log.append(f"user: race {data} on {message_id} with a timer")
+        STATS["event race"] += 1
+        with self._maybe_locked():
+            await asyncio.gather(self.h.process(update), self.h.bot.timers.run_due())
+
     # -- time, faults, restarts -----------------------------------------------------------------
 
     async def advance(self, seconds: float) -> None:
@@ -259,7 +285,10 @@ class Walk:
                 await self.user(update, "edit")
         elif kind == "go":  # in a timed step, going on is waiting (its only button is Stop)
             assert self.h.bot is not None
-            if (await self.h.bot.store.chats.load(CHAT)).wake_at is not None:
+            state = await self.h.bot.store.chats.load(CHAT)
+            if state.routine is None:
+                await self.send("/routine")
+            elif state.wake_at is not None:
                 await self.to_next_timer(0.0)
             else:
                 await self.go_on()
@@ -269,6 +298,8 @@ class Walk:
         elif kind == "old" and self.seen:
             message_id, data = self.seen[n % len(self.seen)]
             await self.press(message_id, data, "old")
+        elif kind == "race":
+            await self.race(n)
         elif kind == "next":
             await self.to_next_timer((0.0, 0.0, 0.5, 3.0)[n % 4])
         elif kind == "wait":
@@ -294,6 +325,7 @@ class Walk:
         state = await chats.load(CHAT)
         assert_valid(state)
         routine = state.routine
+        STATS[f"steps ending in {routine.phase if routine else 'no routine'}"] += 1
         if routine is not None and routine.phase in TIMED:
             assert routine.wake_at is not None, f"{routine.phase} with no timer: stuck"
         queued, retry_at = await chats.pending(CHAT)
@@ -371,8 +403,8 @@ async def run_walk(
         walk.watch()
         try:
             await walk.send("/start")
-            if start == "first card":  # on through consent, the safety check and the warm-up
-                for _ in range(len(content.routine.safety.questions) + 3):
+            if start != "/start":  # on through consent, the safety check, the warm-up (a hold)
+                for _ in range(len(content.routine.safety.questions) + 3 + (start == "holding")):
                     await walk.go_on()
             for kind, n in steps:
                 await walk.step(kind, n)
@@ -432,7 +464,7 @@ def test_any_walk_with_faults_and_restarts_shows_each_step_once_and_never_traps(
     @given(
         steps=st.lists(STEP, min_size=15, max_size=60),
         speed=st.sampled_from([1.0, 10.0]),
-        start=st.sampled_from(["/start", "first card"]),
+        start=st.sampled_from(["/start", "first card", "holding"]),
         end=st.sampled_from(["tap", "cancel"]),
     )
     def walks(steps: list[tuple[str, int]], speed: float, start: str, end: str) -> None:
