@@ -25,6 +25,7 @@ from telegram.error import (
     Conflict,
     EndPointNotFound,
     Forbidden,
+    NetworkError,
     RetryAfter,
     TimedOut,
 )
@@ -155,6 +156,39 @@ async def test_injected_timeout_raises_timed_out(server: FakeTelegram, bot: Bot)
     with pytest.raises(TimedOut):
         await bot.send_message(CHAT, "slow")
     assert server.texts(CHAT) == []
+
+
+async def test_injected_refusal_never_reaches_the_server(server: FakeTelegram, bot: Bot) -> None:
+    """inject_refused: PTB raises NetworkError, the call is not recorded, nothing is sent."""
+    server.inject_refused("sendMessage")
+    with pytest.raises(NetworkError, match="Connection refused"):
+        await bot.send_message(CHAT, "knock")
+    assert server.texts(CHAT) == []
+    assert "sendMessage" not in [name for name, _ in server.calls]
+    assert server.faults_hit == [("sendMessage", "refused")]
+    assert (await bot.send_message(CHAT, "again")).text == "again"
+
+
+async def test_a_hanging_call_ends_only_when_the_caller_gives_up(
+    server: FakeTelegram, bot: Bot
+) -> None:
+    """inject_hang: no answer comes; the caller's own deadline ends the wait."""
+    server.inject_hang("sendMessage")
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(bot.send_message(CHAT, "hello?"), timeout=0.1)
+    assert server.faults_hit == [("sendMessage", "hang")]
+    assert (await bot.send_message(CHAT, "again")).text == "again"
+
+
+async def test_cleared_faults_are_not_used(server: FakeTelegram, bot: Bot) -> None:
+    """clear_faults drops what was injected and not yet used; faults_hit lists what was."""
+    server.inject_error("sendMessage", status=502, times=2)
+    server.inject_timeout("*", answer_lost=True)
+    with pytest.raises(NetworkError, match="Bad Gateway"):
+        await bot.send_message(CHAT, "one")
+    server.clear_faults()
+    assert (await bot.send_message(CHAT, "two")).text == "two"
+    assert server.faults_hit == [("sendMessage", "error 502")]
 
 
 async def test_blocked_user_gives_forbidden(server: FakeTelegram, bot: Bot) -> None:

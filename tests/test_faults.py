@@ -3,9 +3,8 @@ in order, and no chat stuck. Each test is a finding of the reliability issue."""
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+import logging
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,9 +13,11 @@ from typing import TypeVar
 import pytest
 from pydantic import BaseModel
 
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError, Settings, load_settings
 from bot.core.content import Content
 from bot.core.content_models import Texts
+from bot.devtools.emulator import FakeTelegram
+from bot.devtools.factory import emulated_bot
 from bot.telegram import outbox
 from tests.support.harness import CHAT, Harness
 
@@ -45,18 +46,6 @@ def count(h: Harness, text: str) -> int:
 def starting(h: Harness, text: str) -> list[str]:
     """The messages that begin with `text` (a release begins the rest's message)."""
     return [t for t in h.texts() if t.startswith(text)]
-
-
-@contextmanager
-def database_locked(h: Harness) -> Iterator[None]:
-    """Another program (a backup, an operator's sqlite3 shell) holds the database's write lock."""
-    other = sqlite3.connect(h.database, isolation_level=None)
-    other.execute("BEGIN EXCLUSIVE")
-    try:
-        yield
-    finally:
-        other.execute("ROLLBACK")
-        other.close()
 
 
 async def test_telegram_failing_at_a_hold_end_shows_each_message_once_later(
@@ -138,7 +127,7 @@ async def test_a_locked_database_at_a_hold_end_shows_nothing_until_it_can_save(
     await h.to_first_card()
     await h.tap("Start hold")
     await h.advance(29)
-    with database_locked(h):
+    with h.database_locked():
         await h.advance(5)
     assert starting(h, en(h).hold.finished) == []
     await h.advance(15)
@@ -154,7 +143,7 @@ async def test_a_button_pressed_while_the_database_is_locked_changes_nothing(
     h = harness
     await h.send("/start")
     disclaimer = h.last()
-    with database_locked(h):
+    with h.database_locked():
         await h.tap("I understand, continue")
     assert h.last().text == en(h).replies.error
     assert not any(t == en(h).safety.screening.intro.text for t in h.texts())
@@ -315,3 +304,114 @@ async def test_a_button_answered_too_late_is_no_error(harness: Harness) -> None:
     assert h.texts()[-2] == en(h).safety.screening.intro.text
     assert en(h).replies.error not in h.texts()
     h.server.unanswered_callbacks.clear()  # Telegram gave up on it, as it does
+
+
+# --------------------------------------------------------------------------- the clock set
+
+
+def _hold_messages(h: Harness) -> list[str]:
+    """What a hold showed, in order: its countdown's final text, cues, release, rest."""
+    return [m.text.split("\n")[0] for m in h.messages()]
+
+
+async def test_the_wall_clock_set_back_mid_hold_changes_no_duration_but_moves_reminders(
+    tmp_path: Path, content: Content
+) -> None:
+    """The wall clock goes back an hour 10 s into a hold (NTP, an operator): the countdown,
+    the cues and the release still come on schedule; a reminder follows the wall clock."""
+    h = Harness(tmp_path, content, monotonic=True)
+    await h.start()
+    await h.send("/timezone UTC")
+    due = datetime.fromtimestamp(h.clock.now(), UTC) + timedelta(minutes=30)
+    await h.send(f"/remind {due:%H:%M}")
+    await h.to_first_card()
+    await h.tap("Start hold")
+    countdown = h.last()
+    assert countdown.text.startswith("⏱ 30 s left")
+    await h.advance(10)
+    h.set_wall_clock(-3600)
+    await h.advance(5)
+    assert countdown.text.startswith("⏱ 15 s left")
+    assert h.texts()[-1] == en(h).hold.cues["halfway"]
+    await h.advance(15)
+    assert countdown.text.startswith("⏱ 0 s left")
+    assert len(starting(h, en(h).hold.finished)) == 1
+    assert not any(t.startswith("I was away") for t in h.texts())
+    assert h.last().text.startswith("Rest for 15 seconds")
+    await h.advance(15)
+    assert h.last().text.split("\n")[1] == "Left knee bent"
+    # The reminder is due at its time of day: half an hour of wall time, now 90 min away.
+    variants = en(h).reminders.messages
+    await h.advance(45 * 60)
+    assert not any(t in variants for t in h.texts())
+    await h.advance(46 * 60)
+    assert sum(t in variants for t in h.texts()) == 1
+    await h.stop()
+
+
+async def test_the_wall_clock_set_forward_mid_hold_does_not_end_it(
+    tmp_path: Path, content: Content
+) -> None:
+    """The wall clock jumps an hour ahead mid-hold: the hold goes on to its real end."""
+    h = Harness(tmp_path, content, monotonic=True)
+    await h.start()
+    await h.to_first_card()
+    await h.tap("Start hold")
+    countdown = h.last()
+    await h.advance(10)
+    h.set_wall_clock(3600)
+    await h.advance(10)
+    assert countdown.text.startswith("⏱ 10 s left")
+    assert en(h).hold.finished not in h.texts()
+    assert not any(t.startswith("I was away") for t in h.texts())
+    await h.advance(10)
+    assert len(starting(h, en(h).hold.finished)) == 1
+    await h.stop()
+
+
+# --------------------------------------------------------------------------- polling
+
+
+async def test_getupdates_failing_is_logged_once_and_polling_recovers_by_itself(
+    tmp_path: Path, content: Content, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A 502 from getUpdates: one warning line, python-telegram-bot polls again, the user is
+    answered."""
+    server = FakeTelegram()
+    settings = Settings(database=tmp_path / "p.sqlite3", _env_file=None)
+    server.inject_error("getUpdates", status=502)
+    caplog.set_level(logging.INFO)
+    async with emulated_bot(settings, content, server, polling=True):
+        server.user_sends(CHAT, "/help")
+        await server.wait_until(lambda: bool(server.texts(CHAT)), within=5)
+    assert server.texts(CHAT)[0].startswith("Stretch Coach walks you")
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warnings == ["polling for updates failed (Bad Gateway); trying again"]
+
+
+async def test_a_hanging_getupdates_is_named_in_one_warning_and_polling_goes_on(
+    tmp_path: Path, content: Content, caplog: pytest.LogCaptureFixture
+) -> None:
+    """getUpdates never answers (no read timeout ends it): after twice the time it may take
+    (the long poll + the read timeout) one warning names the stalled poller, the call is given
+    up, the next poll delivers the user's message, and the recovery is logged."""
+    server = FakeTelegram()
+    settings = Settings(database=tmp_path / "p.sqlite3", _env_file=None)
+    server.inject_hang("getUpdates")
+    caplog.set_level(logging.INFO)
+    async with emulated_bot(
+        settings, content, server, polling=True, poll_timeout=1, poll_read_timeout=0.05
+    ) as bot:
+        server.user_sends(CHAT, "/help")
+        started = time.monotonic()
+        await server.wait_until(lambda: bool(server.texts(CHAT)), within=5)
+        waited = time.monotonic() - started
+    assert 2.0 <= waited < 4.0  # the deadline: 2 x (1 s + 0.05 s)
+    assert server.texts(CHAT)[0].startswith("Stretch Coach walks you")
+    assert bot.polling.stalls == 1
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warnings == [
+        "polling is stalled: getUpdates has had no answer for 2.1 s (long poll 1 s + read "
+        "timeout 0.05 s); abandoning it and polling again"
+    ]
+    assert any(r.getMessage().startswith("polling recovered") for r in caplog.records)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from bot.runtime.clock import SystemClock
+from bot.runtime.clock import FakeClock, MonotonicClock, SystemClock, steady
 from bot.runtime.timers import TimerLoop, TimerSource
 
 
@@ -62,3 +62,15 @@ async def test_stop_lets_a_running_timer_finish() -> None:
     assert not stopping.done()
     finish.set()
     await asyncio.wait_for(stopping, timeout=1)
+
+
+def test_the_steady_clock_starts_at_wall_time_and_ignores_the_wall_clock_being_set() -> None:
+    """Anchored to the wall clock at start, then moved by the monotonic count only."""
+    wall, ticks = FakeClock(), FakeClock(start=5.0)
+    clock = MonotonicClock(wall, ticks.now)
+    assert clock.now() == wall.now()
+    wall.advance(-3600)
+    ticks.advance(2.5)
+    assert clock.now() == wall.now() + 3600 + 2.5
+    assert steady(wall) is wall  # a fake clock serves as both
+    assert isinstance(steady(SystemClock()), MonotonicClock)

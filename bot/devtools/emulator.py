@@ -24,9 +24,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
-from telegram.error import TimedOut
+from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 from bot.devtools.botapi import SPEC_PATH, BotApiSpec, JSONDict
@@ -76,9 +76,12 @@ class FakeTelegram(BotMethods):
 
     # --- plumbing -------------------------------------------------------------------------
 
-    def request(self) -> EmulatedRequest:
-        """A new ``BaseRequest`` bound to this server (PTB needs one for getUpdates, one else)."""
-        return EmulatedRequest(self)
+    def request(self, *, read_timeout: float = 5.0) -> EmulatedRequest:
+        """A new ``BaseRequest`` bound to this server (PTB needs one for getUpdates, one else).
+
+        ``read_timeout`` is what it reports to PTB (a getUpdates adds its long poll to it); the
+        emulator itself enforces no timeout."""
+        return EmulatedRequest(self, read_timeout=read_timeout)
 
     def add_listener(self, fn: Callable[[Event], None]) -> None:
         """Call ``fn`` on every new bot message, edit, deletion and callback answer."""
@@ -126,6 +129,23 @@ class FakeTelegram(BotMethods):
     def forget_files(self) -> None:
         """Every file_id given so far becomes unknown, as for a bot with a new token."""
         self._known_files.clear()
+
+    def inject_hang(self, method: str, *, times: int = 1) -> None:
+        """Make the next ``times`` calls of ``method`` hang: no answer ever comes, and (like a
+        connection kept alive by a trickle of bytes) no read timeout ends the wait; only the
+        caller giving up does. With "getUpdates": a stalled poller."""
+        self._injections.setdefault(method, []).append(_Injection(0, "", None, times, hang=True))
+
+    def inject_refused(self, method: str, *, times: int = 1) -> None:
+        """Make the next ``times`` calls of ``method`` fail to connect, as when Telegram (or the
+        network on the way) refuses the connection: the call never reaches the server (it is not
+        in ``calls``) and PTB raises ``telegram.error.NetworkError``."""
+        self._injections.setdefault(method, []).append(_Injection(0, "", None, times, refused=True))
+
+    def clear_faults(self) -> None:
+        """Drop every injected fault not yet used: from now on every call is answered."""
+        with self._lock:
+            self._injections.clear()
 
     def add_chat(
         self,
@@ -318,10 +338,14 @@ class FakeTelegram(BotMethods):
             self.calls.append((method_raw, params))
             self._protocol(method_raw, f"unknown method (POST {redact(url)})")
             return _encode(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+        if self._refused(method):
+            raise NetworkError("httpx.ConnectError: [Errno 111] Connection refused")
         self.calls.append((method, params))
         try:
             self._validate(method, params)
-            lost = self._consume_injection(method)
+            fault = self._consume_injection(method)
+            if fault == "hang":
+                await asyncio.Event().wait()  # until the caller gives up (cancels)
             if method == "getUpdates":
                 result: Any = await self._get_updates(params)
             else:
@@ -330,7 +354,7 @@ class FakeTelegram(BotMethods):
                     raise _bad("method not supported by the emulator")
                 with self._lock:
                     result = handler(params, files)
-            if lost:
+            if fault == "answer_lost":
                 raise TimedOut()
         except _ApiError as err:
             self.rejections.append(f"{method}: {err.description}")
@@ -367,19 +391,38 @@ class FakeTelegram(BotMethods):
                 return
             raise _bad(f"invalid request: {'; '.join(problems)}")
 
-    def _consume_injection(self, method: str) -> bool:
-        """Raise the next injected fault; True when the call goes through and its answer is lost."""
+    def _injection(self, method: str) -> _Injection | None:
+        """Take one use of the next fault injected for ``method`` (or "*"), if there is one."""
         queue = self._injections.get(method) or (
             self._injections.get("*") if method != "getUpdates" else None
         )
         if not queue:
-            return False
+            return None
         inj = queue[0]
         inj.times -= 1
         if inj.times <= 0:
             queue.pop(0)
+        self.faults_hit.append((method, inj.kind))
+        return inj
+
+    def _refused(self, method: str) -> bool:
+        """Whether the call's connection is refused (an injected fault, used up here)."""
+        with self._lock:
+            queue = self._injections.get(method) or (
+                self._injections.get("*") if method != "getUpdates" else None
+            )
+            return bool(queue and queue[0].refused and self._injection(method))
+
+    def _consume_injection(self, method: str) -> Literal["answer_lost", "hang"] | None:
+        """Raise the next injected fault; or say the call goes through and its answer is lost,
+        or that it never answers."""
+        inj = self._injection(method)
+        if inj is None:
+            return None
+        if inj.hang:
+            return "hang"
         if inj.timeout and inj.answer_lost:
-            return True
+            return "answer_lost"
         if inj.timeout:
             raise TimedOut()
         parameters = {"retry_after": inj.retry_after} if inj.retry_after is not None else None
@@ -438,13 +481,14 @@ class FakeTelegram(BotMethods):
 class EmulatedRequest(BaseRequest):
     """A ``telegram.request.BaseRequest`` that sends every call to a ``FakeTelegram``."""
 
-    def __init__(self, server: FakeTelegram) -> None:
+    def __init__(self, server: FakeTelegram, *, read_timeout: float = 5.0) -> None:
         self.server = server
         self.initialized = False
+        self._read_timeout = read_timeout
 
     @property
     def read_timeout(self) -> float | None:
-        return 5.0
+        return self._read_timeout
 
     async def initialize(self) -> None:
         self.initialized = True

@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import Application
 
 from bot.config import Settings
 from bot.core.content import Content
@@ -31,26 +33,33 @@ async def emulated_bot(
     server: FakeTelegram,
     *,
     clock: Clock | None = None,
+    steady_clock: Clock | None = None,
     store: Store | None = None,
     run_timers: bool = True,
     rate_limit: bool = False,
     polling: bool = False,
     draw_pictures_after: float = 5.0,
+    poll_timeout: int = 1,
+    poll_read_timeout: float = 5.0,
 ) -> AsyncIterator[StretchBot]:
     """The bot, started on `server`; stopped gracefully when the block ends.
 
-    `run_timers=False` leaves the timer loops off, for tests that move a fake clock and run due
-    timers themselves. `polling=True` fetches updates with getUpdates as on Telegram (the
-    console); otherwise updates are handed to `bot.app.process_update` directly.
+    `clock` is wall time (reminders), `steady_clock` the routine's durations (by default
+    `clock` itself when it is a FakeClock). `run_timers=False` leaves the timer loops off, for
+    tests that move a fake clock and run due timers themselves. `polling=True` fetches updates
+    with getUpdates as on Telegram (the console), long polls of `poll_timeout` seconds with
+    `poll_read_timeout` on top; otherwise updates are handed to `bot.app.process_update`
+    directly.
     """
     bot = StretchBot(
         settings,
         content,
         token=EMULATOR_TOKEN,
         clock=clock,
+        steady_clock=steady_clock,
         store=store,
         request=server.request(),
-        get_updates_request=server.request(),
+        get_updates_request=server.request(read_timeout=poll_read_timeout),
         run_timers=run_timers,
         rate_limit=rate_limit,
         draw_pictures_after=draw_pictures_after,
@@ -63,7 +72,11 @@ async def emulated_bot(
             if polling:
                 assert app.updater is not None
                 await app.updater.start_polling(
-                    poll_interval=0, timeout=1, allowed_updates=Update.ALL_TYPES
+                    poll_interval=0,
+                    timeout=poll_timeout,
+                    allowed_updates=Update.ALL_TYPES,
+                    # As run_polling does: a failed getUpdates goes to the error handler.
+                    error_callback=lambda exc: _polling_failed(app, exc),
                 )
                 await app.start()
             try:
@@ -76,3 +89,7 @@ async def emulated_bot(
             await bot.shutdown()
     finally:
         await app.shutdown()
+
+
+def _polling_failed(app: Application, exc: TelegramError) -> None:  # type: ignore[type-arg]
+    app.create_task(app.process_error(error=exc, update=None))

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from telegram.error import NetworkError
+
 from bot.devtools.emulator import FakeTelegram
 
 MAX_BODY = 1 << 20
@@ -62,6 +64,8 @@ class HttpFront:
             while await self._one_request(reader, writer):
                 pass
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            pass
+        except NetworkError:  # an injected refusal: the connection is dropped
             pass
         finally:
             self._connections.discard(task)

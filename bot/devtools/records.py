@@ -179,6 +179,17 @@ class _Injection:
     times: int
     timeout: bool = False
     answer_lost: bool = False  # the request is carried out, then the answer times out
+    hang: bool = False  # no answer ever, and no read timeout ends the wait
+    refused: bool = False  # the connection is refused: the call never reaches the server
+
+    @property
+    def kind(self) -> str:
+        """What the fault is, for `FakeTelegram.faults_hit`."""
+        if self.refused or self.hang:
+            return "refused" if self.refused else "hang"
+        if self.timeout:
+            return "answer lost" if self.answer_lost else "timeout"
+        return f"error {self.status}"
 
 
 @dataclass

@@ -92,6 +92,8 @@ class ServerState:
         self._known_files: dict[str, bytes | None] = {}
         self._allowed_updates: set[str] | None = None
         self._injections: dict[str, list[_Injection]] = {}
+        # Every injected fault that took effect: (method, kind), e.g. ("sendMessage", "error 502").
+        self.faults_hit: list[tuple[str, str]] = []
         self._listeners: list[Callable[[Event], None]] = []
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
         self._poll_generation = 0

@@ -1,8 +1,10 @@
 """The bot's conversations as the runner sees them: a pure machine, and its state's storage.
 
-- The routine (consent, the safety check, warm-up, holds, Stop) keeps a `ChatState` row.
+- The routine (consent, the safety check, warm-up, holds, Stop) keeps a `ChatState` row. Its
+  steps read the steady clock: durations must not jump with the wall clock.
 - Reminders (setting up, listing, time zones, snooze) keep the chat's zone and pending question,
-  and its reminder rows; the runner stores what changed.
+  and its reminder rows; the runner stores what changed. Their steps read wall time: "7:00 in
+  Madrid" is a wall-clock notion.
 """
 
 from __future__ import annotations
@@ -15,15 +17,19 @@ from bot.core.reminder_types import OfferDaily, ReminderChat, ReminderEvent, Res
 from bot.core.reminders import ReminderSetup
 from bot.core.routine import Routine
 from bot.core.state import ChatState
+from bot.runtime.clock import Clock
 from bot.runtime.runner import FollowUp
 from bot.storage import Store
 
 
 class RoutineConversation:
-    def __init__(self, routine: Routine, store: Store, reminders: ReminderConversation) -> None:
+    def __init__(
+        self, routine: Routine, store: Store, reminders: ReminderConversation, clock: Clock
+    ) -> None:
         self.routine = routine
         self.store = store
         self.reminders = reminders
+        self.clock = clock  # steady: holds, rests and the warm-up are durations
 
     async def load(self, chat_id: int, locale: str | None) -> ChatState:
         state = await self.store.chats.load(chat_id)
@@ -62,9 +68,10 @@ class RoutineConversation:
 
 
 class ReminderConversation:
-    def __init__(self, setup: ReminderSetup, store: Store) -> None:
+    def __init__(self, setup: ReminderSetup, store: Store, clock: Clock) -> None:
         self.setup = setup
         self.store = store
+        self.clock = clock  # wall time: a reminder is due at a time of day somewhere
 
     async def load(self, chat_id: int, locale: str | None) -> ReminderChat:
         settings = await self.store.chats.settings(chat_id)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from bot.core.recurrence import late_policy, next_due
 from bot.core.reminder_types import Reminder, ReminderChat
 from bot.core.reminders import ReminderSetup, latest_due
+from bot.runtime.clock import Clock
 from bot.runtime.runner import ChatUnreachable, OutboxUnavailable, Runner
 
 log = logging.getLogger(__name__)
@@ -32,11 +33,14 @@ def _at(epoch: float) -> datetime:
 
 
 class Delivery:
-    """The timer source of reminders (see bot.runtime.timers)."""
+    """The timer source of reminders (see bot.runtime.timers), on wall time (`clock`)."""
 
-    def __init__(self, runner: Runner, setup: ReminderSetup, *, grace_minutes: float) -> None:
+    def __init__(
+        self, runner: Runner, setup: ReminderSetup, clock: Clock, *, grace_minutes: float
+    ) -> None:
         self.runner = runner
         self.setup = setup
+        self.clock = clock
         self.store = runner.store
         self.grace = timedelta(minutes=grace_minutes)
 
@@ -45,7 +49,7 @@ class Delivery:
 
     async def run_due(self) -> int:
         """Send every reminder that is due, earliest first; schedule each one's next time."""
-        due = await self.store.reminders.due(self.runner.clock.now())
+        due = await self.store.reminders.due(self.clock.now())
         gate = asyncio.Semaphore(SEND_CONCURRENCY)
 
         async def one(chat_id: int, reminder: Reminder) -> None:
@@ -59,7 +63,7 @@ class Delivery:
         return len(due)
 
     async def _fire(self, chat_id: int, reminder: Reminder) -> None:
-        now = self.runner.clock.now()
+        now = self.clock.now()
         settings = await self.store.chats.settings(chat_id)
         chat = ReminderChat(locale=settings.locale, timezone=settings.timezone)
         zone = self.setup.zone(chat)

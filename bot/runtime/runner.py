@@ -107,6 +107,12 @@ class FollowUp:
 class Conversation(Protocol, Generic[S, E]):
     """A pure machine and how its state is loaded and saved."""
 
+    @property
+    def clock(self) -> Clock:
+        """Where the `now` of its steps comes from: steady time for the routine's durations,
+        wall time for reminders (bot.runtime.clock)."""
+        ...
+
     async def load(self, chat_id: int, locale: str | None) -> S: ...
 
     def advance(self, state: S, event: E, now: float) -> tuple[S, list[Effect]]: ...
@@ -119,6 +125,9 @@ class Conversation(Protocol, Generic[S, E]):
 
 
 class Runner:
+    """`clock`: the steady clock of the chats' rows (the routine's timers and the outbox's
+    retries share a row, and one timer source)."""
+
     def __init__(self, store: Store, clock: Clock, outbox: Outbox) -> None:
         self.store = store
         self.clock = clock
@@ -170,7 +179,7 @@ class Runner:
         # What earlier steps left goes first, in order; usually there is nothing.
         queued = await self._flush(chat_id)
         before = await conversation.load(chat_id, locale)
-        now = self.clock.now()
+        now = conversation.clock.now()
         state, effects = conversation.advance(before, event, now)
         toasts = [e.text for e in effects if isinstance(e, Toast)]
         shown = Shown(

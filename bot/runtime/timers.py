@@ -29,10 +29,14 @@ STOP_GRACE = 10.0
 
 @dataclass(frozen=True)
 class TimerSource:
-    """Something with timers: when its next one is due, and how to run all that are due."""
+    """Something with timers: when its next one is due, and how to run all that are due.
+
+    `clock`: the clock its due times are on (the routine's are steady, reminders' are wall
+    time); None for the loop's own."""
 
     next_at: Callable[[], Awaitable[float | None]]
     run_due: Callable[[], Awaitable[int]]
+    clock: Clock | None = None
 
 
 class TimerLoop:
@@ -77,18 +81,28 @@ class TimerLoop:
         return sum(await asyncio.gather(*(source.run_due() for source in self.sources)))
 
     async def next_at(self) -> float | None:
-        """The earliest due time of any source, or None when no timer is set."""
+        """The earliest due time of any source, or None when no timer is set (meaningful when
+        every source is on the loop's clock; see `next_in` otherwise)."""
         dues = [d for d in [await s.next_at() for s in self.sources] if d is not None]
         return min(dues) if dues else None
+
+    async def next_in(self) -> float | None:
+        """Seconds until the earliest timer of any source is due (<= 0: due now), each source
+        on its own clock; None when no timer is set."""
+        waits = [w for w in [await self._wait(s) for s in self.sources] if w is not None]
+        return min(waits) if waits else None
+
+    async def _wait(self, source: TimerSource) -> float | None:
+        due = await source.next_at()
+        return None if due is None else due - (source.clock or self.clock).now()
 
     async def _run(self, source: TimerSource, wakeup: asyncio.Event) -> None:
         while not self._stopping:
             wakeup.clear()
             try:
                 await source.run_due()
-                due = await source.next_at()
-                delay = MAX_SLEEP if due is None else max(0.0, due - self.clock.now())
-                delay = min(MAX_SLEEP, delay)
+                wait = await self._wait(source)
+                delay = MAX_SLEEP if wait is None else min(MAX_SLEEP, max(0.0, wait))
             except Exception:
                 log.exception("a timer loop failed; trying again shortly")
                 delay = 1.0

@@ -8,14 +8,14 @@ import logging
 
 from telegram import Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.config import Settings
 from bot.core.content import Content
 from bot.core.plan import compile_plan
 from bot.core.reminders import ReminderSetup
 from bot.core.routine import Routine
-from bot.runtime.clock import Clock, SystemClock
+from bot.runtime.clock import Clock, SystemClock, steady
 from bot.runtime.conversations import ReminderConversation, RoutineConversation
 from bot.runtime.delivery import Delivery
 from bot.runtime.holds import RoutineTimers
@@ -26,6 +26,7 @@ from bot.storage import SqliteStore, Store
 from bot.telegram.handlers import Handlers
 from bot.telegram.outbox import TelegramOutbox
 from bot.telegram.photos import Photos
+from bot.telegram.polling import READ_TIMEOUT, WatchedPolling
 from bot.telegram.scheduler import SendScheduler
 from bot.telegram.your_data import YourData
 
@@ -42,6 +43,7 @@ class StretchBot:
         *,
         token: str,
         clock: Clock | None = None,
+        steady_clock: Clock | None = None,
         store: Store | None = None,
         request: BaseRequest | None = None,
         get_updates_request: BaseRequest | None = None,
@@ -51,7 +53,11 @@ class StretchBot:
     ) -> None:
         self.settings = settings
         self.content = content
+        # Wall time for reminders; steady time (monotonic within this process) for the
+        # routine's durations, so a wall clock set mid-hold neither freezes nor skips it. A
+        # FakeClock serves as both unless a test passes a steady clock of its own.
         self.clock = clock or SystemClock()
+        self.steady_clock = steady_clock or steady(self.clock)
         self.store = store or SqliteStore(settings.database)
         self.run_timers = run_timers
         self.draw_pictures_after = draw_pictures_after  # seconds after start-up
@@ -71,8 +77,12 @@ class StretchBot:
             builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
         if request is not None:
             builder = builder.request(request)
-        if get_updates_request is not None:
-            builder = builder.get_updates_request(get_updates_request)
+        # getUpdates with a read timeout and an overall deadline: a stalled poller is named in
+        # one warning and polls again (bot.telegram.polling).
+        self.polling = WatchedPolling(
+            get_updates_request or HTTPXRequest(connection_pool_size=1, read_timeout=READ_TIMEOUT)
+        )
+        builder = builder.get_updates_request(self.polling)
         self.app: Application = builder.build()  # type: ignore[type-arg]
 
         self.routine = Routine(content, compile_plan(content, settings.speed))
@@ -86,9 +96,11 @@ class StretchBot:
         self.photos = Photos(content, self.store.media, self.clock)
         self._drawing: asyncio.Task[None] | None = None
         outbox = TelegramOutbox(self.app, self.scheduler, self.photos)
-        self.runner = Runner(self.store, self.clock, outbox)
-        self.reminders = ReminderConversation(setup, self.store)
-        self.conversation = RoutineConversation(self.routine, self.store, self.reminders)
+        self.runner = Runner(self.store, self.steady_clock, outbox)
+        self.reminders = ReminderConversation(setup, self.store, self.clock)
+        self.conversation = RoutineConversation(
+            self.routine, self.store, self.reminders, self.steady_clock
+        )
         data = YourData(
             self.runner,
             content,
@@ -101,14 +113,16 @@ class StretchBot:
         # Timers live in the database: the routine's (holds, rests) and the reminders, each
         # with a loop of its own so a burst of reminders never delays a hold.
         holds = RoutineTimers(self.runner, self.conversation)
-        delivery = Delivery(self.runner, setup, grace_minutes=settings.reminder_grace_minutes)
+        delivery = Delivery(
+            self.runner, setup, self.clock, grace_minutes=settings.reminder_grace_minutes
+        )
         housekeeping = Housekeeping(self.store, self.clock, settings.inactive_days)
         self.timers = TimerLoop(
-            self.clock,
+            self.steady_clock,
             [
                 TimerSource(holds.next_at, holds.run_due),
-                TimerSource(delivery.next_at, delivery.run_due),
-                TimerSource(housekeeping.next_at, housekeeping.run_due),
+                TimerSource(delivery.next_at, delivery.run_due, self.clock),
+                TimerSource(housekeeping.next_at, housekeeping.run_due, self.clock),
             ],
         )
         self.runner.timers_changed = self.timers.poke

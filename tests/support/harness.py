@@ -3,7 +3,9 @@ with the bot, taps, time passing, and what the chat shows."""
 
 from __future__ import annotations
 
-from contextlib import AsyncExitStack
+import sqlite3
+from collections.abc import Iterator
+from contextlib import AsyncExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,7 @@ from bot.config import Settings
 from bot.core.content import Content
 from bot.devtools.emulator import FakeTelegram, SentMessage
 from bot.devtools.factory import emulated_bot
-from bot.runtime.clock import FakeClock, SystemClock
+from bot.runtime.clock import FakeClock, MonotonicClock, SystemClock
 from bot.storage import SqliteStore
 from bot.telegram.app import StretchBot
 
@@ -31,14 +33,21 @@ class Harness:
         *,
         real_time: bool = False,
         rate_limit: bool = False,
+        monotonic: bool = False,
+        busy_timeout: float = 0.05,
     ) -> None:
         self.database = tmp_path / "stretchbot.sqlite3"
         self.content = content
         self.clock: FakeClock | SystemClock = SystemClock() if real_time else FakeClock()
+        # `monotonic`: the routine's durations run on a MonotonicClock over the fake wall clock
+        # and a fake monotonic count (`ticks`), so a test can set the wall clock alone. Otherwise
+        # the one FakeClock serves as both.
+        self.ticks: FakeClock | None = FakeClock(start=1000.0) if monotonic else None
         self.real_time = real_time
         self.rate_limit = rate_limit
         self.server = FakeTelegram(now=self.clock.now)
         self.settings = Settings(database=self.database, speed=speed, _env_file=None)
+        self.busy_timeout = busy_timeout  # how long a write waits for a locked database
         self.bot: StretchBot | None = None
         self._running = AsyncExitStack()
 
@@ -50,7 +59,11 @@ class Harness:
                 self.content,
                 self.server,
                 clock=self.clock,
-                store=SqliteStore(self.database, busy_timeout=0.05),
+                # A new process anchors its steady clock to the wall clock again.
+                steady_clock=None
+                if self.ticks is None
+                else MonotonicClock(self.clock, self.ticks.now),
+                store=SqliteStore(self.database, busy_timeout=self.busy_timeout),
                 # With the fake clock the test moves time and runs due timers itself.
                 run_timers=self.real_time,
                 rate_limit=self.rate_limit,
@@ -73,26 +86,40 @@ class Harness:
     async def tap(self, label: str, chat_id: int = CHAT, message_id: int | None = None) -> None:
         await self.process(self.server.user_taps(chat_id, label, message_id=message_id))
 
+    def _pass(self, seconds: float) -> None:
+        """Real time passes: the wall clock and the monotonic count move together."""
+        assert isinstance(self.clock, FakeClock)
+        self.clock.advance(seconds)
+        if self.ticks is not None:
+            self.ticks.advance(seconds)
+
     def jump(self, seconds: float) -> None:
         """Time passes at once, as while the bot is stopped: no timer runs on the way."""
+        self._pass(seconds)
+
+    def set_wall_clock(self, seconds: float) -> None:
+        """The wall clock alone is set forward (back, when negative), as an operator or NTP
+        would; no time passes, so a monotonic count does not move."""
         assert isinstance(self.clock, FakeClock)
         self.clock.advance(seconds)
 
     async def advance(self, seconds: float) -> None:
         """Let time pass, running each timer at its own moment as the timer loop would."""
-        assert self.bot is not None and isinstance(self.clock, FakeClock)
-        target = self.clock.now() + seconds
-        while (due := await self.bot.timers.next_at()) is not None and due <= target:
-            now = max(due, self.clock.now())
-            if now > target:
-                break
-            self.clock.set(now)
+        assert self.bot is not None
+        left = seconds
+        while (wait := await self.bot.timers.next_in()) is not None and wait <= left:
+            step = max(wait, 0.0)
+            self._pass(step)
+            left -= step
             await self.bot.timers.run_due()
-            if await self.bot.timers.next_at() == due:
+            if await self.bot.timers.next_in() == wait - step:
                 # The timer failed and could not even be re-armed (the database is away): the
                 # real loop looks again a second later.
-                self.clock.advance(1.0)
-        self.clock.set(target)
+                if left < 1.0:
+                    break
+                self._pass(1.0)
+                left -= 1.0
+        self._pass(left)
 
     async def to_first_card(self, chat_id: int = CHAT) -> None:
         """/start, accept, a clear safety check, warm: the first stretch's card is shown."""
@@ -110,6 +137,18 @@ class Harness:
         for _ in self.content.routine.safety.questions:
             await self.tap(buttons.no, chat_id)
         await self.tap(buttons.none_of_these, chat_id)
+
+    @contextmanager
+    def database_locked(self) -> Iterator[None]:
+        """Another program (a backup, an operator's sqlite3 shell) holds the database's write
+        lock: the bot's writes fail after `busy_timeout`."""
+        other = sqlite3.connect(self.database, isolation_level=None)
+        other.execute("BEGIN EXCLUSIVE")
+        try:
+            yield
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
 
     def messages(self, chat_id: int = CHAT) -> list[SentMessage]:
         return self.server.messages(chat_id)
