@@ -30,6 +30,7 @@ from telegram.error import TimedOut
 from telegram.request import BaseRequest, RequestData
 
 from bot.devtools.botapi import SPEC_PATH, BotApiSpec, JSONDict
+from bot.devtools.limits import FloodControl, Limits, Throttled
 from bot.devtools.methods import BotMethods
 from bot.devtools.records import (
     _OPT_IN_UPDATES,
@@ -46,6 +47,7 @@ from bot.devtools.records import (
     _decode_request,
     _encode,
     _Injection,
+    _int,
     _obj,
     _UserMessage,
     parse_html,
@@ -60,7 +62,9 @@ __all__ = [
     "EmulatedRequest",
     "Event",
     "FakeTelegram",
+    "Limits",
     "SentMessage",
+    "Throttled",
     "parse_html",
 ]
 
@@ -315,7 +319,10 @@ class FakeTelegram(BotMethods):
         self.calls.append((method, params))
         try:
             self._validate(method, params)
-            lost = self._consume_injection(method)
+            lost = self._consume_injection(method, params)
+            if self._flood is not None:
+                with self._lock:
+                    self._check_limits(method, params, self._flood)
             if method == "getUpdates":
                 result: Any = await self._get_updates(params)
             else:
@@ -361,8 +368,16 @@ class FakeTelegram(BotMethods):
                 return
             raise _bad(f"invalid request: {'; '.join(problems)}")
 
-    def _consume_injection(self, method: str) -> bool:
-        """Raise the next injected fault; True when the call goes through and its answer is lost."""
+    def _check_limits(self, method: str, params: JSONDict, flood: FloodControl) -> None:
+        chat_id = _chat_key(params)
+        chat = self._chats.get(chat_id) if isinstance(chat_id, int) else None
+        flood.check(method, chat_id, group=chat is not None and chat.type != "private")
+
+    def _consume_injection(self, method: str, params: JSONDict) -> bool:
+        """Raise the next injected fault; True when the call goes through and its answer is lost.
+
+        With limits in force, an injected 429 is kept like Telegram's own: the chat (the bot,
+        for a call without one) is refused until its ``retry_after`` is over."""
         queue = self._injections.get(method) or (
             self._injections.get("*") if method != "getUpdates" else None
         )
@@ -377,6 +392,9 @@ class FakeTelegram(BotMethods):
         if inj.timeout:
             raise TimedOut()
         parameters = {"retry_after": inj.retry_after} if inj.retry_after is not None else None
+        if inj.status == 429 and inj.retry_after is not None and self._flood is not None:
+            with self._lock:
+                self._flood.refuse_until(_chat_key(params), inj.retry_after)
         raise _ApiError(inj.status, inj.description, parameters=parameters)
 
     def _protocol(self, method: str, problem: str) -> None:
@@ -462,3 +480,14 @@ class EmulatedRequest(BaseRequest):
 # --------------------------------------------------------------------------------------------
 # small helpers
 # --------------------------------------------------------------------------------------------
+
+
+def _chat_key(params: JSONDict) -> int | str | None:
+    """The chat a call is for, as the limits count it: an id, an @username, or None."""
+    raw = params.get("chat_id")
+    if raw is None:
+        return None
+    try:
+        return _int(raw)
+    except (TypeError, ValueError):
+        return str(raw)
