@@ -34,13 +34,15 @@ async def emulated_bot(
     store: Store | None = None,
     run_timers: bool = True,
     rate_limit: bool = False,
+    rate_scale: float = 1.0,
     polling: bool = False,
 ) -> AsyncIterator[StretchBot]:
     """The bot, started on `server`; stopped gracefully when the block ends.
 
     `run_timers=False` leaves the timer loops off, for tests that move a fake clock and run due
     timers themselves. `polling=True` fetches updates with getUpdates as on Telegram (the
-    console); otherwise updates are handed to `bot.app.process_update` directly.
+    console); otherwise updates are handed to `bot.app.process_update` directly. `rate_scale`
+    multiplies the rates the bot keeps to with `rate_limit` (see `StretchBot`).
     """
     bot = StretchBot(
         settings,
@@ -52,6 +54,7 @@ async def emulated_bot(
         get_updates_request=server.request(),
         run_timers=run_timers,
         rate_limit=rate_limit,
+        rate_scale=rate_scale,
     )
     app = bot.app
     await app.initialize()

@@ -22,7 +22,7 @@ from bot.runtime.timers import TimerLoop, TimerSource
 from bot.storage import SqliteStore, Store
 from bot.telegram.handlers import Handlers
 from bot.telegram.outbox import TelegramOutbox
-from bot.telegram.scheduler import SendScheduler
+from bot.telegram.scheduler import RATE, SHED_AFTER, SendScheduler
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,10 @@ class StretchBot:
         get_updates_request: BaseRequest | None = None,
         run_timers: bool = True,
         rate_limit: bool = True,
+        rate_scale: float = 1.0,
     ) -> None:
+        """`rate_scale` multiplies the rates the bot keeps to (for an emulated Telegram whose
+        limits are scaled the same, to keep a benchmark short); 1 on Telegram."""
         self.settings = settings
         self.content = content
         self.clock = clock or SystemClock()
@@ -61,7 +64,10 @@ class StretchBot:
         )
         if rate_limit:
             # Keeps bursts under Telegram's limits and retries a 429 after its retry_after.
-            builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
+            limiter = AIORateLimiter(
+                overall_time_period=1 / rate_scale, group_time_period=60 / rate_scale, max_retries=3
+            )
+            builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]
         if request is not None:
             builder = builder.request(request)
         if get_updates_request is not None:
@@ -75,7 +81,11 @@ class StretchBot:
             speed=settings.speed,
         )
         # With Telegram's limits in force, what people wait for is sent first (see scheduler).
-        self.scheduler = SendScheduler() if rate_limit else None
+        self.scheduler = (
+            SendScheduler(RATE * rate_scale, SHED_AFTER / rate_scale, burst=RATE)
+            if rate_limit
+            else None
+        )
         self.runner = Runner(self.store, self.clock, TelegramOutbox(self.app, self.scheduler))
         self.reminders = ReminderConversation(setup, self.store)
         self.conversation = RoutineConversation(self.routine, self.store, self.reminders)

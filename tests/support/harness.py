@@ -11,7 +11,7 @@ from telegram import Update
 
 from bot.config import Settings
 from bot.core.content import Content
-from bot.devtools.emulator import FakeTelegram, SentMessage
+from bot.devtools.emulator import FakeTelegram, Limits, SentMessage
 from bot.devtools.factory import emulated_bot
 from bot.runtime.clock import FakeClock, SystemClock
 from bot.storage import SqliteStore
@@ -31,13 +31,18 @@ class Harness:
         *,
         real_time: bool = False,
         rate_limit: bool = False,
+        limits: Limits | None = None,
+        rate_scale: float = 1.0,
     ) -> None:
+        """`limits`: the emulated Telegram enforces its flood limits (on the real clock unless
+        they say otherwise); `rate_scale` multiplies the rates the bot keeps to."""
         self.database = tmp_path / "stretchbot.sqlite3"
         self.content = content
         self.clock: FakeClock | SystemClock = SystemClock() if real_time else FakeClock()
         self.real_time = real_time
         self.rate_limit = rate_limit
-        self.server = FakeTelegram(now=self.clock.now)
+        self.rate_scale = rate_scale
+        self.server = FakeTelegram(now=self.clock.now, limits=limits)
         self.settings = Settings(database=self.database, speed=speed, _env_file=None)
         self.bot: StretchBot | None = None
         self._running = AsyncExitStack()
@@ -54,6 +59,7 @@ class Harness:
                 # With the fake clock the test moves time and runs due timers itself.
                 run_timers=self.real_time,
                 rate_limit=self.rate_limit,
+                rate_scale=self.rate_scale,
             )
         )
         return self.bot
