@@ -359,7 +359,10 @@ async def test_an_injected_429_is_kept_with_limits_on(server: FakeTelegram, bot:
     clock.now = 4.5
     status, body = await call_raw(server, "sendMessage", chat_id=CHAT, text="a")
     assert (status, body["parameters"]) == (429, {"retry_after": 1})
-    assert server.throttled[-1].early
+    assert [(t.scope, t.retry_after, t.early) for t in server.throttled] == [
+        ("injected", 5, False),
+        ("chat", 1, True),
+    ]
     clock.now = 5.0
     assert (await call_raw(server, "sendMessage", chat_id=CHAT, text="a"))[0] == 200
 

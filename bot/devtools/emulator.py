@@ -394,7 +394,7 @@ class FakeTelegram(BotMethods):
         parameters = {"retry_after": inj.retry_after} if inj.retry_after is not None else None
         if inj.status == 429 and inj.retry_after is not None and self._flood is not None:
             with self._lock:
-                self._flood.refuse_until(_chat_key(params), inj.retry_after)
+                self._flood.refuse_until(method, _chat_key(params), inj.retry_after)
         raise _ApiError(inj.status, inj.description, parameters=parameters)
 
     def _protocol(self, method: str, problem: str) -> None:

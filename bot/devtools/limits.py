@@ -28,7 +28,8 @@ from typing import Literal
 
 from bot.devtools.records import _ApiError
 
-Scope = Literal["bot", "chat", "group"]
+# The limit that was hit; "injected": a 429 injected by a test, kept for its retry_after.
+Scope = Literal["bot", "chat", "group", "injected"]
 
 # Calls that put or change a message, by prefix; minus these, which do not.
 _COUNTED_PREFIXES = (
@@ -116,12 +117,14 @@ class FloodControl:
             bucket = self._buckets[key] = _Bucket(rate * lim.scale, burst, now)
         return bucket
 
-    def refuse_until(self, chat_id: int | str | None, seconds: float) -> None:
-        """Refuse calls for ``chat_id`` (None: the whole bot) for ``seconds`` (an injected 429)."""
+    def refuse_until(self, method: str, chat_id: int | str | None, retry_after: int) -> None:
+        """An injected 429: refuse ``chat_id`` (None: the whole bot) for ``retry_after`` s."""
         key: tuple[Scope, int | str | None] = ("chat", chat_id)
         if chat_id is None:
             key = ("bot", None)
-        self._until[key] = max(self._until.get(key, 0.0), self.limits.clock() + seconds)
+        now = self.limits.clock()
+        self._until[key] = max(self._until.get(key, 0.0), now + retry_after)
+        self.throttled.append(Throttled(now, method, chat_id, "injected", retry_after, False))
 
     def check(self, method: str, chat_id: int | str | None, *, group: bool) -> None:
         """Take one message from every limit ``method`` falls under, or raise a 429."""

@@ -79,7 +79,7 @@ class ServerState:
         self.spec_violations: list[str] = []
         self.callback_answers: list[JSONDict] = []
         self.chat_actions: list[tuple[int, str]] = []
-        # Every call answered with 429 because of a limit (not the injected ones).
+        # Every call answered with 429 while limits are in force (an injected one included).
         self.throttled: list[Throttled] = []
         self.webhook_url = ""
         self._lock = threading.RLock()
