@@ -507,7 +507,8 @@ async def test_injected_clock_dates_and_delete_window() -> None:
 
 
 async def test_listeners_see_sends_edits_deletes_and_toasts(server: FakeTelegram, bot: Bot) -> None:
-    """add_listener receives an Event for each send, edit, deletion and callback answer."""
+    """add_listener receives an Event for each send, edit, deletion and callback answer, until
+    remove_listener."""
     events: list[Event] = []
     server.add_listener(events.append)
     sent = await bot.send_message(CHAT, "one", reply_markup=keyboard([("Go", "go")]))
@@ -525,6 +526,9 @@ async def test_listeners_see_sends_edits_deletes_and_toasts(server: FakeTelegram
         ("deleted", "two", None),
     ]
     assert events[3].show_alert
+    server.remove_listener(events.append)
+    await bot.send_message(CHAT, "unheard")
+    assert len(events) == 5
 
 
 def test_bundled_spec_matches_api_json() -> None:

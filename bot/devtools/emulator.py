@@ -88,6 +88,10 @@ class FakeTelegram(BotMethods):
         """Call ``fn`` on every new bot message, edit, deletion and callback answer."""
         self._listeners.append(fn)
 
+    def remove_listener(self, fn: Callable[[Event], None]) -> None:
+        """Stop calling ``fn`` (added with ``add_listener``)."""
+        self._listeners.remove(fn)
+
     def inject_error(
         self,
         method: str,
