@@ -15,7 +15,7 @@ What counts is a message put into or changed in a chat: every ``send*`` (not
 running the bot at speed 10 gives ``scale=10`` (300 messages a second for the bot, 10 a second
 per chat). ``retry_after`` stays a whole number of seconds as in Telegram (at least 1), so at a
 scale above 1 a 429 costs relatively more than it would at speed 1. ``clock`` is the time source
-(seconds; ``time.monotonic`` by default).
+(seconds; ``time.monotonic`` by default; a test on a fake clock may pass its ``now``).
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ class Limits:
 
 @dataclass(frozen=True)
 class Throttled:
-    """One call answered with 429 because of a limit."""
+    """One call answered with 429 while limits were in force (an injected 429 included)."""
 
     at: float  # on the limits' clock
     method: str
