@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dtm
 import importlib.util
 import json
@@ -31,7 +32,14 @@ from telegram.error import (
 )
 from telegram.ext import ApplicationBuilder, CommandHandler, ContextTypes
 
-from bot.devtools.emulator import SPEC_PATH, BotApiSpec, Event, FakeTelegram, parse_html
+from bot.devtools.emulator import (
+    SPEC_PATH,
+    BotApiSpec,
+    Event,
+    FakeTelegram,
+    Limits,
+    parse_html,
+)
 
 TOKEN = "123456:TEST-token-for-emulator"
 CHAT = 4242
@@ -266,6 +274,133 @@ async def test_limits_are_enforced(server: FakeTelegram, bot: Bot) -> None:
     ]
 
 
+@dataclasses.dataclass
+class _Call:
+    """Stands in for PTB's RequestData, to read the emulator's raw answer."""
+
+    parameters: dict[str, Any]
+    contains_files: bool = False
+
+
+async def call_raw(server: FakeTelegram, method: str, **params: Any) -> tuple[int, Any]:
+    status, body = await server.handle(f"/bot{TOKEN}/{method}", "POST", _Call(params))  # type: ignore[arg-type]
+    return status, json.loads(body)
+
+
+class Ticks:
+    """A clock for the limits that moves only when told to."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+async def test_flood_limits_answer_429_past_a_chat_burst_and_refuse_until_retry_after(
+    server: FakeTelegram, bot: Bot
+) -> None:
+    """With Limits: 3 messages at once in a chat pass, the 4th gets Telegram's exact 429; a call
+    inside the wait is refused again; after it, one a second passes. Edits count."""
+    clock = Ticks()
+    server.limits = Limits(clock=clock)
+    sent = [await bot.send_message(CHAT, f"m{i}") for i in range(2)]
+    await bot.edit_message_text("m0 edited", CHAT, sent[0].message_id)  # the third message
+    status, body = await call_raw(server, "sendMessage", chat_id=CHAT, text="m2")
+    assert (status, body) == (
+        429,
+        {
+            "ok": False,
+            "error_code": 429,
+            "description": "Too Many Requests: retry after 1",
+            "parameters": {"retry_after": 1},
+        },
+    )
+    clock.now = 0.5
+    with pytest.raises(RetryAfter) as info:
+        await bot.send_message(CHAT, "m2")
+    assert info.value.retry_after in (1, dtm.timedelta(seconds=1))
+    assert [(t.scope, t.retry_after, t.early) for t in server.throttled] == [
+        ("chat", 1, False),
+        ("chat", 1, True),
+    ]
+    assert server.texts(CHAT) == ["m0 edited", "m1"]
+    clock.now = 1.0
+    await bot.send_message(CHAT, "m2")
+    with pytest.raises(RetryAfter):
+        await bot.send_message(CHAT, "m3")
+    clock.now = 2.0
+    await bot.send_message(CHAT, "m3")
+    assert server.texts(CHAT) == ["m0 edited", "m1", "m2", "m3"]
+    assert server.protocol_errors == []
+
+
+async def test_flood_limits_count_messages_only_and_30_a_second_for_the_bot(
+    server: FakeTelegram, bot: Bot
+) -> None:
+    """30 messages to 30 chats pass at once, the 31st is refused for the whole bot; callback
+    answers, chat actions, commands and getUpdates are not counted."""
+    clock = Ticks()
+    server.limits = Limits(clock=clock)
+    for chat in range(1, 31):
+        server.add_chat(chat)
+        await bot.send_message(chat, "hello")
+    sent = server.last(1)
+    query = server.user_presses(1, sent.message_id, "x", check_buttons=False)
+    assert await bot.answer_callback_query(query["callback_query"]["id"])
+    assert await bot.send_chat_action(CHAT, "typing")
+    assert await bot.set_my_commands([BotCommand("help", "Help")])
+    await bot.get_updates()
+    status, body = await call_raw(server, "sendMessage", chat_id=CHAT, text="one too many")
+    assert (status, body["parameters"]) == (429, {"retry_after": 1})
+    assert [(t.scope, t.chat_id) for t in server.throttled] == [("bot", CHAT)]
+    clock.now = 1.0
+    await bot.send_message(CHAT, "now")
+    assert server.texts(CHAT) == ["now"]
+
+
+async def test_flood_limits_scale_groups_and_off_by_default(server: FakeTelegram, bot: Bot) -> None:
+    """Off by default; scale 10 refills a chat ten times as fast; a group allows 20 a minute."""
+    for i in range(50):
+        await bot.send_message(CHAT, f"free {i}")
+    assert server.throttled == []
+    clock = Ticks()
+    server.limits = Limits(clock=clock, scale=10)
+    for i in range(3):
+        await bot.send_message(CHAT, f"burst {i}")
+    assert (await call_raw(server, "sendMessage", chat_id=CHAT, text="x"))[0] == 429
+    clock.now = 1.0  # the wait is a whole second (Telegram's retry_after is an integer)
+    for i in range(3):
+        clock.now += 0.1
+        await bot.send_message(CHAT, f"one every 0.1 s {i}")
+    server.limits = Limits(clock=clock, per_chat=100, chat_burst=100)  # the group's own limit
+    group = -100_123
+    server.add_chat(group, chat_type="group")
+    for i in range(20):
+        await bot.send_message(group, f"group {i}")
+    status, body = await call_raw(server, "sendMessage", chat_id=group, text="21st")
+    assert (status, body["parameters"]) == (429, {"retry_after": 3})  # one more every 3 s
+    assert server.throttled[-1].scope == "group"
+
+
+async def test_an_injected_429_is_kept_with_limits_on(server: FakeTelegram, bot: Bot) -> None:
+    """With limits in force, an injected 429 refuses that chat until its retry_after is over."""
+    clock = Ticks()
+    server.limits = Limits(clock=clock)
+    server.inject_error("sendMessage", status=429, retry_after=5)
+    assert (await call_raw(server, "sendMessage", chat_id=CHAT, text="a"))[0] == 429
+    clock.now = 4.5
+    status, body = await call_raw(server, "sendMessage", chat_id=CHAT, text="a")
+    assert (status, body["parameters"]) == (429, {"retry_after": 1})
+    assert [(t.scope, t.retry_after, t.early) for t in server.throttled] == [
+        ("injected", 5, False),
+        ("chat", 1, True),
+    ]
+    clock.now = 5.0
+    assert (await call_raw(server, "sendMessage", chat_id=CHAT, text="a"))[0] == 200
+
+
 async def test_unknown_parameter_is_a_protocol_error(server: FakeTelegram, bot: Bot) -> None:
     """A parameter the method does not have is rejected and recorded (Telegram would ignore it)."""
     with pytest.raises(BadRequest, match="unknown parameter 'colour'"):
@@ -406,7 +541,8 @@ async def test_injected_clock_dates_and_delete_window() -> None:
 
 
 async def test_listeners_see_sends_edits_deletes_and_toasts(server: FakeTelegram, bot: Bot) -> None:
-    """add_listener receives an Event for each send, edit, deletion and callback answer."""
+    """add_listener receives an Event for each send, edit, deletion and callback answer, until
+    remove_listener."""
     events: list[Event] = []
     server.add_listener(events.append)
     sent = await bot.send_message(CHAT, "one", reply_markup=keyboard([("Go", "go")]))
@@ -424,6 +560,9 @@ async def test_listeners_see_sends_edits_deletes_and_toasts(server: FakeTelegram
         ("deleted", "two", None),
     ]
     assert events[3].show_alert
+    server.remove_listener(events.append)
+    await bot.send_message(CHAT, "unheard")
+    assert len(events) == 5
 
 
 def test_bundled_spec_matches_api_json() -> None:

@@ -30,6 +30,7 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 from bot.devtools.botapi import SPEC_PATH, BotApiSpec, JSONDict
+from bot.devtools.limits import FloodControl, Limits, Throttled
 from bot.devtools.methods import BotMethods
 from bot.devtools.records import (
     _OPT_IN_UPDATES,
@@ -46,6 +47,7 @@ from bot.devtools.records import (
     _decode_request,
     _encode,
     _Injection,
+    _int,
     _obj,
     _UserMessage,
     parse_html,
@@ -60,7 +62,9 @@ __all__ = [
     "EmulatedRequest",
     "Event",
     "FakeTelegram",
+    "Limits",
     "SentMessage",
+    "Throttled",
     "parse_html",
 ]
 
@@ -86,6 +90,10 @@ class FakeTelegram(BotMethods):
     def add_listener(self, fn: Callable[[Event], None]) -> None:
         """Call ``fn`` on every new bot message, edit, deletion and callback answer."""
         self._listeners.append(fn)
+
+    def remove_listener(self, fn: Callable[[Event], None]) -> None:
+        """Stop calling ``fn`` (added with ``add_listener``)."""
+        self._listeners.remove(fn)
 
     def inject_error(
         self,
@@ -343,9 +351,12 @@ class FakeTelegram(BotMethods):
         self.calls.append((method, params))
         try:
             self._validate(method, params)
-            fault = self._consume_injection(method)
+            fault = self._consume_injection(method, params)
             if fault == "hang":
                 await asyncio.Event().wait()  # until the caller gives up (cancels)
+            if self._flood is not None:
+                with self._lock:
+                    self._check_limits(method, params, self._flood)
             if method == "getUpdates":
                 result: Any = await self._get_updates(params)
             else:
@@ -391,6 +402,11 @@ class FakeTelegram(BotMethods):
                 return
             raise _bad(f"invalid request: {'; '.join(problems)}")
 
+    def _check_limits(self, method: str, params: JSONDict, flood: FloodControl) -> None:
+        chat_id = _chat_key(params)
+        chat = self._chats.get(chat_id) if isinstance(chat_id, int) else None
+        flood.check(method, chat_id, group=chat is not None and chat.type != "private")
+
     def _injection(self, method: str) -> _Injection | None:
         """Take one use of the next fault injected for ``method`` (or "*"), if there is one."""
         queue = self._injections.get(method) or (
@@ -413,9 +429,14 @@ class FakeTelegram(BotMethods):
             )
             return bool(queue and queue[0].refused and self._injection(method))
 
-    def _consume_injection(self, method: str) -> Literal["answer_lost", "hang"] | None:
+    def _consume_injection(
+        self, method: str, params: JSONDict
+    ) -> Literal["answer_lost", "hang"] | None:
         """Raise the next injected fault; or say the call goes through and its answer is lost,
-        or that it never answers."""
+        or that it never answers.
+
+        With limits in force, an injected 429 is kept like Telegram's own: the chat (the bot,
+        for a call without one) is refused until its ``retry_after`` is over."""
         inj = self._injection(method)
         if inj is None:
             return None
@@ -426,6 +447,9 @@ class FakeTelegram(BotMethods):
         if inj.timeout:
             raise TimedOut()
         parameters = {"retry_after": inj.retry_after} if inj.retry_after is not None else None
+        if inj.status == 429 and inj.retry_after is not None and self._flood is not None:
+            with self._lock:
+                self._flood.refuse_until(method, _chat_key(params), inj.retry_after)
         raise _ApiError(inj.status, inj.description, parameters=parameters)
 
     def _protocol(self, method: str, problem: str) -> None:
@@ -512,3 +536,14 @@ class EmulatedRequest(BaseRequest):
 # --------------------------------------------------------------------------------------------
 # small helpers
 # --------------------------------------------------------------------------------------------
+
+
+def _chat_key(params: JSONDict) -> int | str | None:
+    """The chat a call is for, as the limits count it: an id, an @username, or None."""
+    raw = params.get("chat_id")
+    if raw is None:
+        return None
+    try:
+        return _int(raw)
+    except (TypeError, ValueError):
+        return str(raw)

@@ -37,6 +37,7 @@ async def emulated_bot(
     store: Store | None = None,
     run_timers: bool = True,
     rate_limit: bool = False,
+    rate_scale: float = 1.0,
     polling: bool = False,
     draw_pictures_after: float = 5.0,
     poll_timeout: int = 1,
@@ -49,7 +50,8 @@ async def emulated_bot(
     tests that move a fake clock and run due timers themselves. `polling=True` fetches updates
     with getUpdates as on Telegram (the console), long polls of `poll_timeout` seconds with
     `poll_read_timeout` on top; otherwise updates are handed to `bot.app.process_update`
-    directly.
+    directly. `rate_scale`
+    multiplies the rates the bot keeps to with `rate_limit` (see `StretchBot`).
     """
     bot = StretchBot(
         settings,
@@ -63,6 +65,7 @@ async def emulated_bot(
         run_timers=run_timers,
         rate_limit=rate_limit,
         draw_pictures_after=draw_pictures_after,
+        rate_scale=rate_scale,
     )
     app = bot.app
     await app.initialize()

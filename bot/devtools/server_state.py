@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 
 from bot.devtools.botapi import BotApiSpec, JSONDict
+from bot.devtools.limits import FloodControl, Limits, Throttled
 from bot.devtools.records import (
     _INLINE_BUTTON_ACTIONS,
     BLOCKED,
@@ -54,9 +55,12 @@ class ServerState:
         spec: BotApiSpec | None = None,
         now: Callable[[], float] = time.time,
         strict: bool = True,
+        limits: Limits | None = None,
     ) -> None:
         """``strict``: reject unknown parameters/fields with 400 (Telegram silently ignores
-        them; either way they are listed in ``protocol_errors``)."""
+        them; either way they are listed in ``protocol_errors``). ``limits``: enforce
+        Telegram's flood limits (see ``bot.devtools.limits``); None, the default, enforces none.
+        """
         self.spec = spec or BotApiSpec.load()
         self.now = now
         self.strict = strict
@@ -75,8 +79,12 @@ class ServerState:
         self.spec_violations: list[str] = []
         self.callback_answers: list[JSONDict] = []
         self.chat_actions: list[tuple[int, str]] = []
+        # Every call answered with 429 while limits are in force (an injected one included).
+        self.throttled: list[Throttled] = []
         self.webhook_url = ""
         self._lock = threading.RLock()
+        self._flood: FloodControl | None = None
+        self.limits = limits
         self._chats: dict[int, _Chat] = {}
         self._users: dict[int, JSONDict] = {}
         self._bot_msgs: dict[int, dict[int, SentMessage]] = {}
@@ -98,6 +106,18 @@ class ServerState:
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
         self._poll_generation = 0
         self._version = 0
+
+    # --- limits -----------------------------------------------------------------------------
+
+    @property
+    def limits(self) -> Limits | None:
+        """Telegram's flood limits in force (None: none). May be set at any time."""
+        return None if self._flood is None else self._flood.limits
+
+    @limits.setter
+    def limits(self, limits: Limits | None) -> None:
+        with self._lock:
+            self._flood = None if limits is None else FloodControl(limits, self.throttled)
 
     # --- helpers ----------------------------------------------------------------------------
 

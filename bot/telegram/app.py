@@ -27,7 +27,7 @@ from bot.telegram.handlers import Handlers
 from bot.telegram.outbox import TelegramOutbox
 from bot.telegram.photos import Photos
 from bot.telegram.polling import READ_TIMEOUT, WatchedPolling
-from bot.telegram.scheduler import SendScheduler
+from bot.telegram.scheduler import RATE, SHED_AFTER, SendScheduler
 from bot.telegram.your_data import YourData
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,10 @@ class StretchBot:
         run_timers: bool = True,
         rate_limit: bool = True,
         draw_pictures_after: float = 5.0,
+        rate_scale: float = 1.0,
     ) -> None:
+        """`rate_scale` multiplies the rates the bot keeps to (for an emulated Telegram whose
+        limits are scaled the same, to keep a benchmark short); 1 on Telegram."""
         self.settings = settings
         self.content = content
         # Wall time for reminders; steady time (monotonic within this process) for the
@@ -74,7 +77,10 @@ class StretchBot:
         )
         if rate_limit:
             # Keeps bursts under Telegram's limits and retries a 429 after its retry_after.
-            builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
+            limiter = AIORateLimiter(
+                overall_time_period=1 / rate_scale, group_time_period=60 / rate_scale, max_retries=3
+            )
+            builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]
         if request is not None:
             builder = builder.request(request)
         # getUpdates with a read timeout and an overall deadline: a stalled poller is named in
@@ -92,7 +98,11 @@ class StretchBot:
             speed=settings.speed,
         )
         # With Telegram's limits in force, what people wait for is sent first (see scheduler).
-        self.scheduler = SendScheduler() if rate_limit else None
+        self.scheduler = (
+            SendScheduler(RATE * rate_scale, SHED_AFTER / rate_scale, burst=RATE)
+            if rate_limit
+            else None
+        )
         self.photos = Photos(content, self.store.media, self.clock)
         self._drawing: asyncio.Task[None] | None = None
         outbox = TelegramOutbox(self.app, self.scheduler, self.photos)
@@ -105,6 +115,7 @@ class StretchBot:
             self.runner,
             content,
             self.routine.plan,
+            clock=self.clock,
             default_timezone=settings.default_timezone,
             inactive_days=settings.inactive_days,
         )

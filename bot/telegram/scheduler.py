@@ -29,13 +29,16 @@ SHED_AFTER = 2.0
 
 
 class SendScheduler:
-    def __init__(self, rate: float = RATE, shed_after: float = SHED_AFTER) -> None:
+    def __init__(
+        self, rate: float = RATE, shed_after: float = SHED_AFTER, burst: float | None = None
+    ) -> None:
         self.rate = rate
         self.shed_after = shed_after
+        self.burst = rate if burst is None else burst  # sends at once (a second's worth)
         self.shed = 0  # countdown edits dropped so far
         self._waiting: list[tuple[int, int, float, asyncio.Future[bool]]] = []
         self._order = itertools.count()
-        self._tokens = rate
+        self._tokens = self.burst
         self._refilled = time.monotonic()
         self._pump: asyncio.Task[None] | None = None
 
@@ -50,7 +53,7 @@ class SendScheduler:
     async def _run(self) -> None:
         while self._waiting:
             now = time.monotonic()
-            self._tokens = min(self.rate, self._tokens + (now - self._refilled) * self.rate)
+            self._tokens = min(self.burst, self._tokens + (now - self._refilled) * self.rate)
             self._refilled = now
             if self._tokens < 1:
                 await asyncio.sleep((1 - self._tokens) / self.rate)

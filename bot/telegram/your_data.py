@@ -28,6 +28,7 @@ from bot.core.history import Routine, local_day, report
 from bot.core.plan import Plan
 from bot.core.state import ChatState
 from bot.media.chart import Labels, draw
+from bot.runtime.clock import Clock
 from bot.runtime.runner import Runner, Shown
 from bot.storage import ChatSettings, RoutineRecord
 from bot.telegram.keyboards import keyboard
@@ -43,10 +44,12 @@ class YourData:
         content: Content,
         plan: Plan,
         *,
+        clock: Clock,
         default_timezone: str,
         inactive_days: int,
     ) -> None:
         self.runner = runner
+        self.clock = clock  # wall time: the user's days
         self.store = runner.store
         self.content = content
         self.plan = plan
@@ -65,7 +68,7 @@ class YourData:
         settings: ChatSettings,
         texts: Texts,
     ) -> None:
-        now = self.runner.clock.now()
+        now = self.clock.now()
         zone = self._zone(settings)
         records = await self.store.history.routines(chat_id, since=now - (WINDOW_DAYS + 1) * DAY)
         rests = [date.fromisoformat(d) for d in await self.store.history.rest_days(chat_id)]
@@ -111,7 +114,7 @@ class YourData:
 
     async def rest_day(self, chat_id: int, settings: ChatSettings, texts: Texts) -> Shown:
         """A rest day declared (on /progress or a reminder): the streak carries on."""
-        today = local_day(self.runner.clock.now(), self._zone(settings))
+        today = local_day(self.clock.now(), self._zone(settings))
         await self.store.history.add_rest_day(chat_id, today.isoformat())
         return Shown(texts.report.rest_saved)
 

@@ -13,7 +13,7 @@ from telegram import Update
 
 from bot.config import Settings
 from bot.core.content import Content
-from bot.devtools.emulator import FakeTelegram, SentMessage
+from bot.devtools.emulator import FakeTelegram, Limits, SentMessage
 from bot.devtools.factory import emulated_bot
 from bot.runtime.clock import FakeClock, MonotonicClock, SystemClock
 from bot.storage import SqliteStore
@@ -35,7 +35,11 @@ class Harness:
         rate_limit: bool = False,
         monotonic: bool = False,
         busy_timeout: float = 0.05,
+        limits: Limits | None = None,
+        rate_scale: float = 1.0,
     ) -> None:
+        """`limits`: the emulated Telegram enforces its flood limits (on the real clock unless
+        they say otherwise); `rate_scale` multiplies the rates the bot keeps to."""
         self.database = tmp_path / "stretchbot.sqlite3"
         self.content = content
         self.clock: FakeClock | SystemClock = SystemClock() if real_time else FakeClock()
@@ -45,7 +49,8 @@ class Harness:
         self.ticks: FakeClock | None = FakeClock(start=1000.0) if monotonic else None
         self.real_time = real_time
         self.rate_limit = rate_limit
-        self.server = FakeTelegram(now=self.clock.now)
+        self.rate_scale = rate_scale
+        self.server = FakeTelegram(now=self.clock.now, limits=limits)
         self.settings = Settings(database=self.database, speed=speed, _env_file=None)
         self.busy_timeout = busy_timeout  # how long a write waits for a locked database
         self.bot: StretchBot | None = None
@@ -67,6 +72,7 @@ class Harness:
                 # With the fake clock the test moves time and runs due timers itself.
                 run_timers=self.real_time,
                 rate_limit=self.rate_limit,
+                rate_scale=self.rate_scale,
             )
         )
         return self.bot
