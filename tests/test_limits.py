@@ -117,7 +117,7 @@ async def test_many_chats_at_once_under_the_limits_lose_and_repeat_nothing(
     for chat in holders:
         await h.to_first_card(chat)
     h.server.limits = Limits(scale=SPEED)
-    seen = arrivals(h.server)
+    arrivals(h.server)
     for chat in holders:
         await h.tap("Start hold", chat)
     for chat in newcomers:
@@ -131,8 +131,9 @@ async def test_many_chats_at_once_under_the_limits_lose_and_repeat_nothing(
 
     await h.server.wait_until(lambda: all(rested(c) for c in holders), within=30)
 
-    assert h.server.throttled, "the newcomers' bursts were meant to go past the chat limit"
-    assert inside_a_wait(h.server.throttled, seen) == []
+    # The newcomers send faster than a chat may receive: the bot paces each chat, so Telegram
+    # refuses nothing (before the per-chat pacing, this test saw per-chat 429s here).
+    assert h.server.throttled == []
     # Telegram's waits hold everyone up (AIORateLimiter stops all sends during one): a cue
     # handled over 2 s late is left out by design, and a late release says so instead.
     away = en.hold.ended_late.split(":")[0]

@@ -27,7 +27,7 @@ from bot.telegram.handlers import Handlers
 from bot.telegram.outbox import TelegramOutbox
 from bot.telegram.photos import Photos
 from bot.telegram.polling import READ_TIMEOUT, WatchedPolling
-from bot.telegram.scheduler import RATE, SHED_AFTER, SendScheduler
+from bot.telegram.scheduler import CHAT_RATE, RATE, SHED_AFTER, SendScheduler
 from bot.telegram.your_data import YourData
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,12 @@ class StretchBot:
         )
         # With Telegram's limits in force, what people wait for is sent first (see scheduler).
         self.scheduler = (
-            SendScheduler(RATE * rate_scale, SHED_AFTER / rate_scale, burst=RATE)
+            SendScheduler(
+                RATE * rate_scale,
+                SHED_AFTER / rate_scale,
+                burst=RATE,
+                chat_rate=CHAT_RATE * rate_scale,
+            )
             if rate_limit
             else None
         )
@@ -119,7 +124,9 @@ class StretchBot:
             default_timezone=settings.default_timezone,
             inactive_days=settings.inactive_days,
         )
-        self.handlers = Handlers(self.runner, self.conversation, self.reminders, content, data)
+        self.handlers = Handlers(
+            self.runner, self.conversation, self.reminders, content, data, outbox
+        )
         self.handlers.register(self.app)
         # Timers live in the database: the routine's (holds, rests) and the reminders, each
         # with a loop of its own so a burst of reminders never delays a hold.

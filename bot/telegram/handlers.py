@@ -56,6 +56,7 @@ from bot.runtime.runner import Runner, Shown
 from bot.storage import ChatSettings
 from bot.telegram.guards import Duplicates, FloodGuard
 from bot.telegram.keyboards import keyboard
+from bot.telegram.outbox import TelegramOutbox
 from bot.telegram.your_data import YourData
 
 log = logging.getLogger(__name__)
@@ -74,8 +75,10 @@ class Handlers:
         reminders: ReminderConversation,
         content: Content,
         data: YourData,
+        outbox: TelegramOutbox,
     ) -> None:
         self.runner = runner
+        self.outbox = outbox  # the runner's way out, with Telegram's limits kept
         self.routine = routine
         self.conflict = False  # set when another instance polls with the same token
         self.reminders = reminders
@@ -287,10 +290,8 @@ class Handlers:
             return
         if isinstance(query.message, Message) and query.message.reply_markup is not None:
             # The choice is made: take the buttons off, so an old one cannot be pressed again.
-            try:
-                await query.edit_message_reply_markup(reply_markup=None)
-            except TelegramError as exc:
-                log.debug("could not remove old buttons: %s", exc.message)
+            # Through the outbox, which keeps to Telegram's limits like every other send.
+            await self.outbox.remove_buttons(query.message.chat.id, query.message.message_id)
 
     async def edited(self, update: Update, context: Context) -> None:
         """An edited message is not an answer; say so."""

@@ -12,7 +12,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import Application
 
 from bot.core.callbacks import Button
@@ -68,8 +75,10 @@ class TelegramOutbox:
         # With Telegram's limits in force, sends take turns by priority (None: no limit).
         self.scheduler = scheduler
 
-    async def _turn(self, priority: Priority) -> bool:
-        return True if self.scheduler is None else await self.scheduler.slot(priority)
+    async def _turn(self, priority: Priority, chat_id: int) -> bool:
+        if self.scheduler is None:
+            return True
+        return await self.scheduler.slot(priority, chat_id)
 
     async def send(
         self,
@@ -80,7 +89,7 @@ class TelegramOutbox:
         reminder: bool = False,
         picture: str | None = None,
     ) -> int:
-        await self._turn(Priority.REMINDER if reminder else Priority.STEP)
+        await self._turn(Priority.REMINDER if reminder else Priority.STEP, chat_id)
         markup = keyboard(buttons)
         try:
             if picture is not None and self.photos is not None:
@@ -114,7 +123,7 @@ class TelegramOutbox:
         *,
         countdown: bool = False,
     ) -> None:
-        if not await self._turn(Priority.COUNTDOWN if countdown else Priority.STEP):
+        if not await self._turn(Priority.COUNTDOWN if countdown else Priority.STEP, chat_id):
             log.debug("countdown edit in chat %s shed under load", chat_id)
             return
         try:
@@ -134,3 +143,14 @@ class TelegramOutbox:
                 log.debug("countdown edit skipped in chat %s: %s", chat_id, exc.message)
                 return
             raise
+
+    async def remove_buttons(self, chat_id: int, message_id: int) -> None:
+        """Take the buttons off a message whose choice is made. Cosmetic, like a countdown
+        edit: it waits its turn behind what people wait for, and may be shed under load (an
+        old button pressed later gets a notice)."""
+        if not await self._turn(Priority.COUNTDOWN, chat_id):
+            return
+        try:
+            await self.app.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
+        except TelegramError as exc:
+            log.debug("could not remove old buttons in chat %s: %s", chat_id, exc.message)
