@@ -107,9 +107,33 @@ def bot_environment(base_url: str, database: Path, **more: str) -> dict[str, str
 # --------------------------------------------------------------------------- updates
 
 
-async def bare_bot_cpu(updates: int) -> float:
+class ServerMeter:
+    """The emulated Bot API's own CPU and the calls it answered. That work is Telegram's, not
+    the bot's: it is measured so it can be set apart (both bots call the same emulator, which
+    checks every request and answer against the Bot API description)."""
+
+    def __init__(self, server: FakeTelegram) -> None:
+        self.cpu = 0.0
+        self.calls = 0
+        self.counting = True
+        handle = server.handle
+
+        async def measured(*args: Any, **kwargs: Any) -> tuple[int, bytes]:
+            begun = time.process_time()
+            try:
+                return await handle(*args, **kwargs)
+            finally:
+                if self.counting:
+                    self.cpu += time.process_time() - begun
+                    self.calls += 1
+
+        server.handle = measured  # type: ignore[method-assign]
+
+
+async def bare_bot_cpu(updates: int) -> tuple[float, ServerMeter]:
     """CPU seconds a bare bot spends on `updates` texts, each answered with one sendMessage."""
     server = FakeTelegram()
+    meter = ServerMeter(server)
 
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.effective_chat is not None
@@ -125,12 +149,13 @@ async def bare_bot_cpu(updates: int) -> float:
     app.add_handler(MessageHandler(filters.ALL, echo))
     await app.initialize()
     batch = [server.user_sends(1000 + i % 50, f"hello {i}") for i in range(updates)]
+    meter.cpu, meter.calls = 0.0, 0
     start = time.process_time()
     for raw in batch:
         await app.process_update(Update.de_json(raw, app.bot))
     spent = time.process_time() - start
     await app.shutdown()
-    return spent
+    return spent, meter
 
 
 async def routine_updates(
@@ -175,6 +200,7 @@ async def updates_scenario(content: Content, users: int) -> Figures:
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(database=Path(tmp) / "b.sqlite3", _env_file=None)
         server = FakeTelegram()
+        meter = ServerMeter(server)
         clock = FakeClock()
         async with emulated_bot(settings, content, server, clock=clock, run_timers=False) as bot:
             timers = 0.0
@@ -182,21 +208,32 @@ async def updates_scenario(content: Content, users: int) -> Figures:
 
             async def timed() -> int:  # the holds' timers are counted apart from the updates
                 nonlocal timers
+                meter.counting = False
                 begun = time.process_time()
                 ran = await run_due()
                 timers += time.process_time() - begun
+                meter.counting = True
                 return ran
 
             bot.timers.run_due = timed  # type: ignore[method-assign]
+            meter.cpu, meter.calls = 0.0, 0
             start = time.process_time()
             updates = await routine_updates(bot, server, content, users)
             ours = time.process_time() - start - timers
-    bare = await bare_bot_cpu(updates)
+    bare, bare_meter = await bare_bot_cpu(updates)
+    own, bare_own = ours - meter.cpu, bare - bare_meter.cpu
     return {
         "updates": updates,
         "cpu_ms_per_update": 1000 * ours / updates,
         "bare_cpu_ms_per_update": 1000 * bare / updates,
         "cpu_ratio_to_bare": ours / bare,
+        # Telegram's side (the emulator) set apart, and per Bot API call: a tap here is
+        # answerCallbackQuery, taking its buttons off and the next step, where the bare bot
+        # makes one call per update.
+        "api_calls_per_update": meter.calls / updates,
+        "bare_api_calls_per_update": bare_meter.calls / updates,
+        "own_cpu_ratio_to_bare": own / bare_own,
+        "own_cpu_ratio_per_api_call": (own / meter.calls) / (bare_own / bare_meter.calls),
         "timer_cpu_ms_per_hold": 1000 * timers / (4 * users),
     }
 

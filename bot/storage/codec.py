@@ -25,6 +25,12 @@ PREFS_FORMAT = 1
 PROGRESS_FORMAT = 1
 
 
+def _flat(record: Any) -> dict[str, Any]:
+    """A dataclass of plain values (and tuples of them) as a dict: what asdict gives for these,
+    without its deep copy (a routine step writes one of these for each effect)."""
+    return {f.name: getattr(record, f.name) for f in fields(record)}
+
+
 def _dumps(version: int, data: dict[str, Any]) -> str:
     return json.dumps({"v": version, **data}, separators=(",", ":"))
 
@@ -36,7 +42,7 @@ def _loads(raw: str) -> tuple[int, dict[str, Any]]:
 
 def dump_routine(routine: RoutineState | None) -> str | None:
     """The routine's progress (None when no routine runs)."""
-    return None if routine is None else _dumps(ROUTINE_FORMAT, asdict(routine))
+    return None if routine is None else _dumps(ROUTINE_FORMAT, _flat(routine))
 
 
 def load_routine(raw: str | None) -> RoutineState | None:
@@ -86,7 +92,7 @@ def load_draft(raw: str | None) -> Draft:
 def dump_pending(effects: tuple[Pending, ...]) -> str | None:
     if not effects:
         return None
-    return _dumps(PENDING_FORMAT, {"effects": [asdict(e) for e in effects]})
+    return _dumps(PENDING_FORMAT, {"effects": [_flat(e) for e in effects]})
 
 
 def load_pending(raw: str | None) -> tuple[Pending, ...]:

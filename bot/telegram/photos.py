@@ -37,9 +37,15 @@ class Photos:
         self.media = media
         self.clock = clock
         self._drawing: dict[str, asyncio.Lock] = {}
+        self._keys: dict[str, str] = {}  # the content does not change while the bot runs
 
     def key(self, picture: str) -> str:
         """`picture` ("<id>/<language>") with a fingerprint of what it is drawn from."""
+        if picture not in self._keys:
+            self._keys[picture] = self._fingerprint(picture)
+        return self._keys[picture]
+
+    def _fingerprint(self, picture: str) -> str:
         picture_id, _, language = picture.partition("/")
         source = self.content.pictures[picture_id]
         parts = [source.model_dump_json(warnings=False)]
