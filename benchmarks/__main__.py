@@ -74,7 +74,7 @@ from bot.devtools.factory import EMULATOR_TOKEN, emulated_bot
 from bot.devtools.http import HttpFront
 from bot.runtime.clock import FakeClock
 from bot.storage import SqliteStore
-from bot.telegram.app import StretchBot
+from bot.telegram.app import CONCURRENT_UPDATES, StretchBot
 from bot.telegram.scheduler import RATE
 
 Figures = dict[str, float]
@@ -369,10 +369,16 @@ async def holds_scenario(
             server.limits = Limits(scale=factor)
             taps = [prepared.press(chat) for chat in chats]
             tapped = time.time()
-            # One at a time, as python-telegram-bot hands polled updates to the handlers.
-            for chat, raw in zip(chats, taps, strict=True):
-                handled[chat] = time.time()
-                await bot.app.process_update(Update.de_json(raw, bot.app.bot))
+            # Side by side, up to the bot's CONCURRENT_UPDATES, as its Application handles
+            # polled updates.
+            gate = asyncio.Semaphore(CONCURRENT_UPDATES)
+
+            async def tap(chat: int, raw: dict[str, Any]) -> None:
+                async with gate:
+                    handled[chat] = time.time()
+                    await bot.app.process_update(Update.de_json(raw, bot.app.bot))
+
+            await asyncio.gather(*(tap(c, r) for c, r in zip(chats, taps, strict=True)))
             # Generously: every hold's dozen messages at the bot's rate, plus the hold.
             waited = (hold + users * 12 / RATE) / factor + 60
             with contextlib.suppress(TimeoutError):  # what did not come in time is counted

@@ -32,6 +32,9 @@ from bot.telegram.your_data import YourData
 
 log = logging.getLogger(__name__)
 
+# Updates handled at once (python-telegram-bot's default is one at a time).
+CONCURRENT_UPDATES = 64
+
 
 class StretchBot:
     """The running bot: Application, store, runner and timer loops, started and stopped together."""
@@ -74,6 +77,11 @@ class StretchBot:
             # post_stop runs before the Application shuts its HTTP client down, so timers
             # still being run can finish their sends.
             .post_stop(self._post_stop)
+            # Updates of different chats are handled side by side, so one chat waiting for
+            # Telegram (a 429's wait, a slow send) does not hold up everyone else. One chat's
+            # updates keep their order: the runner's per-chat lock is first come, first served,
+            # and nothing before it waits.
+            .concurrent_updates(CONCURRENT_UPDATES)
         )
         if rate_limit:
             # Keeps bursts under Telegram's limits and retries a 429 after its retry_after.
