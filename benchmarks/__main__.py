@@ -45,7 +45,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import dataclasses
 import json
 import math
 import os
@@ -64,8 +63,9 @@ from typing import Any
 from telegram import Bot, Update
 from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
 
+from benchmarks.content import bench_content
 from bot.config import Settings
-from bot.core.content import Content, load_content
+from bot.core.content import Content
 from bot.core.plan import compile_plan
 from bot.core.reminder_types import Reminder
 from bot.core.times import EVERY_DAY
@@ -728,15 +728,6 @@ def targets(results: dict[str, Figures]) -> str:
         shown = f"{value:.3f}" if isinstance(value, float) else str(value)
         lines.append(f"| {scenario} {name} <= {most} | {shown} | {met} |")
     return "\n".join(lines)
-
-
-def bench_content() -> Content:
-    """The shipped content, with holds starting at the tap (no get-ready count) and no
-    optional pain question: what is measured is holding, not getting ready."""
-    shipped = load_content()
-    progress = shipped.routine.progress.model_copy(update={"ask_pain": False})
-    routine = shipped.routine.model_copy(update={"get_ready_seconds": 0, "progress": progress})
-    return dataclasses.replace(shipped, routine=routine)
 
 
 async def main(quick: bool) -> None:

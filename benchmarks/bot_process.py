@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import sys
 
+from benchmarks.content import bench_content
 from bot.config import load_settings
-from bot.core.content import load_content
 from bot.logs import setup_logging
 from bot.telegram.app import StretchBot
 
@@ -22,7 +22,7 @@ def main(argv: list[str]) -> None:
     settings = load_settings()
     token = settings.require_token()
     setup_logging("WARNING", secrets=(token,))
-    content = load_content(settings.content_dir)
+    content = bench_content(settings.content_dir)
     StretchBot(settings, content, token=token, rate_scale=float(argv[0])).run_polling()
 
 

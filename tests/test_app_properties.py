@@ -323,7 +323,7 @@ class Walk:
                         self.seen.append((message.message_id, b.callback_data))
         chats = self.h.bot.store.chats
         state = await chats.load(CHAT)
-        assert_valid(state)
+        assert_valid(state, retried=True)
         routine = state.routine
         STATS[f"steps ending in {routine.phase if routine else 'no routine'}"] += 1
         if routine is not None and routine.phase in TIMED and not routine.paused:
