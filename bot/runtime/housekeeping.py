@@ -11,6 +11,8 @@ from bot.storage import Store
 log = logging.getLogger(__name__)
 
 DAY = 86400.0
+# The first look comes this long after start-up, when the start-up's own work is done.
+FIRST_LOOK = 60.0
 
 
 class Housekeeping:
@@ -18,14 +20,14 @@ class Housekeeping:
         self.store = store
         self.clock = clock
         self.inactive_days = inactive_days
-        self._next: float | None = None  # the first look is at start-up
+        self._next = clock.now() + FIRST_LOOK
 
     async def next_at(self) -> float:
-        return self.clock.now() if self._next is None else self._next
+        return self._next
 
     async def run_due(self) -> int:
         now = self.clock.now()
-        if self._next is not None and now < self._next:
+        if now < self._next:
             return 0
         self._next = now + DAY
         gone = await self.store.forget_inactive(now - self.inactive_days * DAY)
