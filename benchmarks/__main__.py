@@ -395,13 +395,17 @@ async def holds_scenario(
 
     # Everything missing counts as late as the end of the wait (a lower bound).
     late_start = [(started.get(c, finished) - tapped) * factor for c in chats]
+    # A hold is the user's from when its countdown arrives (the bot starts it then, when
+    # Telegram's queue held the countdown back): cues and the release against that.
     late_cue = [
-        (cue_at[(c, text)] - handled[c]) * factor - offset
+        (cue_at[(c, text)] - started[c]) * factor - offset
         for c in chats
         for text, offset in cues.items()
-        if (c, text) in cue_at
+        if (c, text) in cue_at and c in started
     ]
-    late_release = [(released.get(c, finished) - handled[c]) * factor - hold for c in chats]
+    late_release = [
+        (released.get(c, finished) - started.get(c, handled[c])) * factor - hold for c in chats
+    ]
     return {
         "users": users,
         "scale": factor,

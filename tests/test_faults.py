@@ -415,3 +415,24 @@ async def test_a_hanging_getupdates_is_named_in_one_warning_and_polling_goes_on(
         "timeout 0.05 s); abandoning it and polling again"
     ]
     assert any(r.getMessage().startswith("polling recovered") for r in caplog.records)
+
+
+async def test_a_countdown_held_back_by_telegram_starts_the_hold_when_it_arrives(
+    harness: Harness,
+) -> None:
+    """Telegram away at Start hold: the countdown goes out at the hold's first tick, 5 s later,
+    and the hold is the user's from then (they hold when they see it): its release is 30 s
+    after the countdown, not 25."""
+    h = harness
+    await h.to_first_card()
+    h.server.inject_error("sendMessage", status=502, times=3)
+    await h.tap("Start hold")
+    assert starting(h, "⏱") == []
+    await h.advance(5)  # the hold's first tick lets the queued countdown out first
+    (countdown,) = starting(h, "⏱")
+    assert countdown.startswith("⏱ 30 s left")
+    await h.advance(29.9)
+    assert starting(h, en(h).hold.finished) == []
+    await h.advance(0.1)
+    assert len(starting(h, en(h).hold.finished)) == 1
+    assert not any(t.startswith("Sorry, I'm late") for t in h.texts())

@@ -65,6 +65,8 @@ class Chat:
 
     def apply(self, event: Event) -> list[Effect]:
         self.state, effects = ROUTINE.advance(self.state, event, self.now)
+        if any(isinstance(e, Send) and e.countdown for e in effects):  # as the runner reports
+            self.state = ROUTINE.countdown_shown(self.state, len(self.shown) + 1, self.now)
         if self.state.wake_at is not None:
             self.armed.append(self.state.wake_at)
         for effect in effects:

@@ -27,6 +27,12 @@ from bot.core.plan import Plan, Stretch
 from bot.core.safety import Rules
 from bot.core.state import PAUSABLE, ChatState, Phase, RoutineState
 
+# Nominal seconds a hold waits for its countdown to reach the user before it goes on without
+# it (a countdown whose answer was lost never says it arrived).
+WAIT_FOR_COUNTDOWN = 60
+# Real seconds a countdown may take to go out before its hold is moved on to when it did.
+REBASE_AFTER = 1.0
+
 
 class HoldSteps:
     """Cards, holds, rests and the controls of a hold."""
@@ -162,7 +168,7 @@ class HoldSteps:
             stretch=stretch.index,
             started_at=start,
             ends_at=ends_at,
-            countdown_at=start,
+            countdown_at=now,  # when its message was asked for (see countdown_shown)
             done=routine.done,
             held=routine.held,
             hold_seconds=seconds,
@@ -186,6 +192,13 @@ class HoldSteps:
         stretch = self.plan.stretches[routine.stretch]
         name, side = self._names(stretch, texts)
         length = self.countdown.length(routine)
+        asked = routine.countdown_at or routine.started_at
+        waiting = routine.countdown_message_id is None and now < routine.ends_at - 1e-9
+        if waiting and now - asked < self.plan.real(WAIT_FOR_COUNTDOWN):
+            # Its countdown has not reached the user yet (Telegram's queue, or Telegram away):
+            # nothing of the hold is said before it; countdown_shown starts the hold then.
+            look_again = min(now + self.late_tolerance, routine.ends_at)
+            return replace(state, routine=replace(routine, wake_at=look_again))
         if now >= routine.ends_at - 1e-9:
             if routine.countdown_shown != 0 and routine.countdown_message_id is not None:
                 text = texts.hold.countdown.format(name=name, side=side, seconds_left=0)
@@ -287,6 +300,32 @@ class HoldSteps:
             out.effects.append(
                 Edit(routine.countdown_message_id, template.format(name=name, side=side))
             )
+
+    def countdown_shown(self, state: ChatState, message_id: int, now: float) -> ChatState:
+        """The countdown message went out: later edits go to it. The hold is the user's from
+        the moment they see it, so when Telegram's queue (under load, or away) held it back,
+        its times move on by that lag: the release comes 30 s after the countdown appeared."""
+        routine = state.routine
+        if routine is None or routine.countdown_message_id is not None:
+            return state
+        routine = replace(routine, countdown_message_id=message_id)
+        lag = now - (routine.countdown_at or now)  # since the machine asked for the message
+        if (
+            routine.phase == Phase.HOLD
+            and lag > REBASE_AFTER
+            and routine.cues_said == 0
+            and not routine.paused
+        ):
+            assert routine.started_at is not None and routine.ends_at is not None
+            routine = replace(
+                routine,
+                started_at=routine.started_at + lag,
+                ends_at=routine.ends_at + lag,
+                countdown_at=now,
+            )
+            edits = state.prefs.countdown_edits
+            routine = replace(routine, wake_at=self.countdown.next_wake(routine, now, edits=edits))
+        return replace(state, routine=routine)
 
     # -- the controls: pause, resume, +15 s, skip, back ---------------------------------------
 

@@ -38,12 +38,15 @@ class RoutineConversation:
     def advance(self, state: ChatState, event: Event, now: float) -> tuple[ChatState, list[Effect]]:
         return self.routine.advance(state, event, now)
 
-    async def countdown_shown(self, chat_id: int, message_id: int, now: float) -> None:
-        """The countdown message went out: later edits count down in it (caller holds the lock)."""
+    async def countdown_shown(self, chat_id: int, message_id: int, now: float) -> bool:
+        """The countdown message went out: later edits count down in it, and a hold held back
+        by Telegram starts when it is seen (caller holds the lock). True when a timer moved."""
         state = await self.store.chats.load(chat_id)
-        if state.routine is not None and state.routine.countdown_message_id is None:
-            routine = replace(state.routine, countdown_message_id=message_id)
-            await self.store.chats.save(chat_id, replace(state, routine=routine), now)
+        shown = self.routine.countdown_shown(state, message_id, now)
+        if shown == state:
+            return False
+        await self.store.chats.save(chat_id, shown, now)
+        return shown.wake_at != state.wake_at
 
     async def chat_gone(self, chat_id: int, now: float) -> None:
         """The user blocked the bot or the chat is gone: its routine and timers stop."""

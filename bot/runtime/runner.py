@@ -137,7 +137,7 @@ class Runner:
         # Called when a timer moved, so the timer loops can sleep less.
         self.timers_changed: Callable[[], None] = lambda: None
         # Called when a countdown message went out (its id), and when a chat is gone.
-        self.countdown_shown: Callable[[int, int, float], Awaitable[None]] = _countdown
+        self.countdown_shown: Callable[[int, int, float], Awaitable[bool]] = _countdown
         self.chat_gone: Callable[[int, float], Awaitable[None]] = _gone
 
     @asynccontextmanager
@@ -255,7 +255,8 @@ class Runner:
             left.pop(0)
             if effect.countdown and message_id is not None:
                 await chats.set_pending(chat_id, tuple(left), self.clock.now())
-                await self.countdown_shown(chat_id, message_id, self.clock.now())
+                if await self.countdown_shown(chat_id, message_id, self.clock.now()):
+                    self.timers_changed()
             elif left and left[0].kind == "send" and not left[0].attempted:
                 # One write strikes this effect and marks the next as tried.
                 left[0] = replace(left[0], attempted=True)
@@ -299,8 +300,9 @@ def _button(label: str, data: str, row: int | None) -> Button:
     return Button(label, decoded[0], decoded[1], row)
 
 
-async def _countdown(chat_id: int, message_id: int, now: float) -> None:
+async def _countdown(chat_id: int, message_id: int, now: float) -> bool:
     """No conversation tracks countdowns (the app wires the routine's in)."""
+    return False
 
 
 async def _gone(chat_id: int, now: float) -> None:
