@@ -76,6 +76,8 @@ _IN_WRITE: ContextVar[bool] = ContextVar("stretchbot_in_write", default=False)
 # Commits after which a checkpoint runs on the worker thread (a commit adds a few pages to the
 # WAL; SQLite's own default is a checkpoint per 1,000 pages).
 CHECKPOINT_EVERY = 200
+# Each connection's page cache, in KiB.
+CACHE_KIB = 1000
 # A read that finds the database locked (rare in WAL mode) waits this long on the loop.
 READ_BUSY_MS = 200
 
@@ -157,6 +159,10 @@ class SqliteStore:
         self._reader = self._writer if memory else sqlite3.connect(self.path, isolation_level=None)
         if not memory:
             self._reader.execute(f"PRAGMA busy_timeout = {READ_BUSY_MS}")
+            # Two connections now share what aiosqlite's one had: half of SQLite's default
+            # page cache (2 MB) each.
+            for connection in (self._reader, self._writer):
+                connection.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         await self._migrate()
 
     async def _migrate(self) -> None:
