@@ -46,6 +46,7 @@ from bot.core.callbacks import Button
 from bot.core.content import Content
 from bot.core.events import BeginRoutine, Effect, Finished, Press, Send, Unexpected, Wake
 from bot.core.plan import compile_plan
+from bot.core.reminder_types import Reminder, ReminderChat
 from bot.core.routine import Routine
 from bot.core.state import ChatState, Phase
 from bot.devtools.emulator import Event
@@ -116,10 +117,20 @@ class Walk:
             )
 
     def watch(self) -> None:
-        """Count what each saved step of the bot's conversations asks to send."""
+        """Count what each saved step of the bot's conversations asks to send, and each
+        reminder that delivery claimed and composed (a tapped daily offer sets one)."""
         assert self.h.bot is not None
         for conversation in (self.h.bot.conversation, self.h.bot.reminders):
             self._watch(conversation)
+        setup = self.h.bot.reminders.setup
+        compose = setup.message
+
+        def composed(chat: ReminderChat, reminder: Reminder, now: float) -> Send:
+            send = compose(chat, reminder, now)
+            self.asked[(send.text, tuple(b.data for b in send.buttons))] += 1
+            return send
+
+        setup.message = composed  # type: ignore[method-assign]
 
     def _watch(self, conversation: Any) -> None:
         advance, save = conversation.advance, conversation.save
