@@ -334,7 +334,10 @@ class Walk:
                         self.seen.append((message.message_id, b.callback_data))
         chats = self.h.bot.store.chats
         state = await chats.load(CHAT)
-        assert_valid(state)
+        try:
+            assert_valid(state)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{state.routine}\n{self.report()}") from exc
         routine = state.routine
         STATS[f"steps ending in {routine.phase if routine else 'no routine'}"] += 1
         if routine is not None and routine.phase in TIMED and not routine.paused:
