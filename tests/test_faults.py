@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from bot.config import ConfigError, Settings, load_settings
 from bot.core.content import Content
 from bot.core.content_models import Texts
+from bot.core.state import Phase
 from bot.devtools.emulator import FakeTelegram
 from bot.devtools.factory import emulated_bot
 from bot.telegram import outbox
@@ -436,3 +437,26 @@ async def test_a_countdown_held_back_by_telegram_starts_the_hold_when_it_arrives
     await h.advance(0.1)
     assert len(starting(h, en(h).hold.finished)) == 1
     assert not any(t.startswith("Sorry, I'm late") for t in h.texts())
+
+
+async def test_a_hold_paused_at_its_very_end_is_released_as_soon_as_it_is_resumed(
+    harness: Harness,
+) -> None:
+    """Pause pressed as the hold ends, before its end timer ran (the timer loop a moment late, a
+    press racing it), then Resume: the release comes at once, not a countdown tick (5 s) later
+    with the countdown standing at 0 (found by tests/test_app_properties.py)."""
+    h = harness
+    await h.to_first_card()
+    await h.tap("Start hold")
+    countdown = h.last()
+    await h.advance(29)
+    h.jump(1)  # the end is due; the loop has not run it yet
+    await h.tap("⏸ Pause", message_id=countdown.message_id)
+    assert countdown.text.startswith("⏸ Paused · 0 s left")
+    await h.advance(2.5)
+    await h.tap("▶ Resume", message_id=countdown.message_id)
+    await h.advance(0)
+    assert len(starting(h, en(h).hold.finished)) == 1
+    assert h.bot is not None
+    routine = (await h.bot.store.chats.load(CHAT)).routine
+    assert routine is not None and routine.phase == Phase.REST

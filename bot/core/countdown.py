@@ -41,7 +41,10 @@ class Countdown:
         cues = self.plan.cues_for(self.length(routine))
         if routine.cues_said < len(cues):
             candidates.append(routine.started_at + self.plan.real(cues[routine.cues_said].offset))
-        return min(c for c in candidates if c > now - 1e-9)
+        # The end always counts, also when it is now (a hold paused as it ended, then resumed):
+        # at epoch seconds a float's step is about 2.4e-7, so a tolerance of 1e-9 vanishes and
+        # an end due this very moment was passed over for a countdown tick 5 s after it.
+        return min([routine.ends_at, *(c for c in candidates[1:] if c > now - 1e-6)])
 
     def grid_at(self, routine: RoutineState, now: float) -> float:
         """The countdown's grid point at or just before `now` (counted back from the end)."""
