@@ -138,16 +138,7 @@ class HoldSteps:
             Button(texts.buttons.skip_side, Action.SKIP_SIDE, routine.stretch),
             self._stop_button(texts),
         )
-        ends_at = now + self.plan.real(seconds)
-        ready = RoutineState(
-            Phase.GET_READY,
-            stretch=routine.stretch,
-            started_at=now,
-            ends_at=ends_at,
-            wake_at=ends_at,
-            done=routine.done,
-            held=routine.held,
-        )
+        ready = self._timed_step(Phase.GET_READY, routine.stretch, now, seconds, routine)
         return replace(state, routine=ready)
 
     def _begin_hold(
@@ -255,17 +246,23 @@ class HoldSteps:
         next_name, next_side = self._names(self.plan.stretches[following], texts)
         text = texts.rest.text.format(seconds=rest, next_name=next_name, next_side=next_side)
         out.send(f"{ended}\n\n{text}", self._stop_button(texts))
-        ends_at = now + self.plan.real(rest)
-        resting = RoutineState(
-            Phase.REST,
-            stretch=stretch.index,
+        resting = self._timed_step(Phase.REST, stretch.index, now, rest, routine)
+        return replace(state, routine=resting)
+
+    def _timed_step(
+        self, phase: Phase, stretch: int, now: float, seconds: int, routine: RoutineState
+    ) -> RoutineState:
+        """A step that ends by itself `seconds` (nominal) from now, keeping what was held."""
+        ends_at = now + self.plan.real(seconds)
+        return RoutineState(
+            phase,
+            stretch=stretch,
             started_at=now,
             ends_at=ends_at,
             wake_at=ends_at,
             done=routine.done,
             held=routine.held,
         )
-        return replace(state, routine=resting)
 
     def _finish(self, state: ChatState, now: float, texts: Texts, out: Out) -> ChatState:
         """The routine is over: what was held, then the pain question (bot.core.progress_steps)
