@@ -10,13 +10,16 @@ import argparse
 import asyncio
 import logging
 import sys
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.core.content import DEFAULT_LOCALE, Content, ContentError, load_content, medical_texts
 from bot.core.plan import compile_plan
 from bot.logs import setup_logging
 from bot.media.pictures import undrawable
+from bot.storage import is_postgres, open_store
 
 log = logging.getLogger(__name__)
 
@@ -190,15 +193,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def check_database(path: Path) -> None:
-    """Open, migrate and try a write before anything starts: a corrupt, read-only or newer
-    database is one line and a non-zero exit, not a traceback and a process that hangs."""
-    import sqlite3
-
-    from bot.storage import SqliteStore, StoreUnavailable
+def check_database(database: str) -> None:
+    """Open, migrate and try a write before anything starts: a corrupt, read-only, unreachable
+    or newer database is one line and a non-zero exit, not a traceback and a process that
+    hangs."""
 
     async def check() -> None:
-        store = SqliteStore(path)
+        store = open_store(database)
         try:
             await store.open()
             async with store.write():
@@ -206,10 +207,59 @@ def check_database(path: Path) -> None:
         finally:
             await store.close()
 
+    _on_database(database, check)
+
+
+def _on_database(database: str, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run `work` on the database; its failure is one line (without a password)."""
+    import sqlite3
+
+    from bot.storage import StoreUnavailable
+
+    errors: tuple[type[Exception], ...] = (sqlite3.Error, StoreUnavailable, RuntimeError, OSError)
+    if is_postgres(database):
+        import psycopg
+
+        errors += (psycopg.Error,)
     try:
-        asyncio.run(check())
-    except (sqlite3.Error, StoreUnavailable, RuntimeError, OSError) as exc:
-        raise StartupError(f"the database {path} cannot be used: {exc}") from None
+        asyncio.run(work())
+    except errors as exc:
+        raise StartupError(
+            f"the database {_shown(database)} cannot be used: {_redact(str(exc), database)}"
+        ) from None
+
+
+def _shown(database: str) -> str:
+    """The database setting without a password."""
+    if not is_postgres(database):
+        return database
+    from bot.storage.postgres import PostgresStore
+
+    return PostgresStore(database).where
+
+
+def _redact(text: str, database: str) -> str:
+    return text.replace(database, _shown(database)) if is_postgres(database) else text
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Bring the database's schema up to this release (under an advisory lock on PostgreSQL,
+    so two replicas starting together never migrate twice); releases only add."""
+    settings = load_settings()
+    setup_logging(settings.log_level)
+    done: list[str] = []
+
+    async def migrate() -> None:
+        store = open_store(settings.database)
+        try:
+            await store.open()  # opening migrates
+            done.append(f"{_shown(settings.database)}: schema up to date")
+        finally:
+            await store.close()
+
+    _on_database(settings.database, migrate)
+    print(done[0])
+    return 0
 
 
 def cmd_console(args: argparse.Namespace) -> int:
@@ -273,6 +323,10 @@ def main(argv: list[str] | None = None) -> int:
         help="exit 1 when a language leaves a key to English or has a warning",
     )
     check.set_defaults(func=cmd_check_content)
+    migrate = sub.add_parser(
+        "migrate", help="bring the database's schema up to this release (SQLite or PostgreSQL)"
+    )
+    migrate.set_defaults(func=cmd_migrate)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))

@@ -42,7 +42,14 @@ class Settings(BaseSettings):
     base_file_url: str = Field(
         default="https://api.telegram.org/file/bot", validation_alias="TELEGRAM_BASE_FILE_URL"
     )
-    database: Path = Path("data/stretchbot.sqlite3")
+    # A SQLite file (a path, or sqlite:///path), or postgresql://user:password@host/db for
+    # several replicas on one database.
+    database: str = "data/stretchbot.sqlite3"
+    # How many replicas share the bot's token: each keeps to 1/N of Telegram's rate per bot.
+    replicas: int = Field(default=1, ge=1, le=64)
+    # PostgreSQL: how long a replica's hold on a chat lasts unless renewed (a dead replica's
+    # chats are taken over this long after it died).
+    lease_seconds: float = Field(default=15.0, ge=1.0, le=600.0)
     content_dir: Path | None = None
     # Below 0.1 a 30 s hold would last more than five minutes: a typo, not a setting.
     speed: float = Field(default=1.0, ge=0.1, le=10_000)
@@ -61,6 +68,22 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"{value!r} is not an IANA time zone; use a name like UTC or Europe/Berlin"
             ) from None
+        return value
+
+    @field_validator("database", mode="before")
+    @classmethod
+    def _database(cls, value: object) -> object:
+        if isinstance(value, Path):
+            return str(value)
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("is empty: give a file path, or postgresql://user@host/db")
+        if isinstance(value, str) and "://" in value:
+            scheme = value.split("://", 1)[0]
+            if scheme not in ("postgresql", "postgres", "sqlite"):
+                raise ValueError(
+                    f"{scheme}:// is not a database this bot knows: use a file path, "
+                    "sqlite:///path or postgresql://user@host/db"
+                )
         return value
 
     @field_validator("log_level", mode="before")

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import os
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from bot.core.content import Content, load_content
+from bot.devtools.postgres import LocalPostgres
 from tests.support.harness import Harness
+
+# An existing PostgreSQL server's database to test on (it is emptied before each test that uses
+# it); by default the tests start their own (bot.devtools.postgres).
+POSTGRES_ENV = "STRETCHBOT_TEST_POSTGRES"
 
 
 @pytest.fixture(scope="session")
@@ -40,3 +49,41 @@ async def harness(tmp_path: Path, content: Content) -> AsyncIterator[Harness]:
     assert h.server.protocol_errors == []
     assert h.server.spec_violations == []
     assert h.server.unanswered_callbacks == set()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A real PostgreSQL server for the session (or the one STRETCHBOT_TEST_POSTGRES names)."""
+    given = os.environ.get(POSTGRES_ENV)
+    if given:
+        yield given
+        return
+    with LocalPostgres() as server:
+        yield server.url
+
+
+def _migrated(url: str) -> None:
+    """Bring the database to this release's schema (on a thread of its own: a fixture's event
+    loop is not running yet, and must not be replaced)."""
+    from bot.storage.postgres import PostgresStore
+
+    async def migrate() -> None:
+        store = PostgresStore(url)
+        await store.open()
+        await store.close()
+
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, migrate()).result()
+
+
+@pytest.fixture
+def postgres(postgres_server: str) -> str:
+    """The test database, migrated and emptied (truncated, not created again: faster)."""
+    _migrated(postgres_server)
+    with psycopg.connect(postgres_server, autocommit=True) as db:
+        tables = db.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+            "AND tablename <> 'schema_version'"
+        ).fetchall()
+        db.execute(f"TRUNCATE {', '.join(t[0] for t in tables)} RESTART IDENTITY")
+    return postgres_server

@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.core.content import Content
 from bot.devtools.emulator import Event, FakeTelegram, SentMessage
 from bot.devtools.factory import emulated_bot
+from bot.storage import sqlite_path
 
 CHAT_ID = 1
 QUIT = {"/quit", "/exit", "quit", "exit"}
@@ -108,7 +109,7 @@ async def run_console(
     out = stdout or sys.stdout
     server = FakeTelegram()
     server.add_chat(CHAT_ID)  # the user's chat exists, as on Telegram, before they write again
-    view = ConsoleView(out, settings.database.parent / "console-files")
+    view = ConsoleView(out, sqlite_path(settings.database).parent / "console-files")
     server.add_listener(view)
     out.write(
         "Stretch Coach console: you are chatting with the real bot on an emulated Telegram.\n"

@@ -8,6 +8,7 @@ import copy
 import dataclasses
 import itertools
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -92,7 +93,9 @@ class ServerState:
         self._next_message_id: dict[int, int] = {}
         self._blocked: set[int] = set()
         self._queue: list[JSONDict] = []
-        self._update_ids = itertools.count(100_000_001)
+        # Like Telegram's after a quiet week, the first id is random: a server started again (a
+        # new console, a test's restart of the emulator) never repeats ids a bot has seen.
+        self._update_ids = itertools.count(random.randrange(10**8, 2**31 - 10**8))
         self._callback_ids = itertools.count(1)
         self._callbacks: dict[str, tuple[int, int]] = {}
         self._file_ids = itertools.count(1)

@@ -34,7 +34,7 @@ class RoutineTimers:
         self.chats = runner.store.chats
 
     async def next_at(self) -> float | None:
-        return await self.chats.next_wake()
+        return await self.chats.next_wake(self.runner.clock.now())
 
     async def run_due(self) -> int:
         """Run every timer that is due now, chats side by side; return how many ran."""

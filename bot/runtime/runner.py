@@ -20,13 +20,14 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Protocol, TypeVar
 
 from bot.core.callbacks import Button, decode
 from bot.core.events import Edit, Effect, History, Keep, Record, Send, Toast, Unhandled
 from bot.runtime.clock import Clock
-from bot.storage import Pending, Store
+from bot.storage import AlreadySeen, Pending, Store
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,35 @@ class Shown:
     handled: bool = True
 
 
+@dataclass
+class UpdateMark:
+    """The Telegram update being handled, set by the Telegram layer for its task. Its first step
+    notes it as seen in the same transaction as the step, so a copy delivered again (a webhook
+    answered late, a restarted poller, another replica) changes nothing."""
+
+    chat_id: int
+    update_id: int
+    task: asyncio.Task[Any] | None = field(default_factory=asyncio.current_task)
+    noted: bool = False  # a step stored it
+    duplicate: bool = False  # it was seen before: its steps do nothing
+    failed: bool = False  # a step of it failed: it must not be noted, so a copy runs again
+
+    @property
+    def current(self) -> UpdateMark | None:
+        """This mark, when the running task is the update's (not a timer's)."""
+        return self if self.task is asyncio.current_task() else None
+
+
+CURRENT_UPDATE: ContextVar[UpdateMark | None] = ContextVar("stretchbot_update", default=None)
+
+
+def current_update(chat_id: int) -> UpdateMark | None:
+    """The mark of the update this task handles, when it is of `chat_id`."""
+    mark = CURRENT_UPDATE.get()
+    mark = mark.current if mark is not None else None
+    return mark if mark is not None and mark.chat_id == chat_id else None
+
+
 @dataclass(frozen=True)
 class FollowUp:
     """An event for another conversation of the same chat, run after this one is saved."""
@@ -142,11 +172,12 @@ class Runner:
 
     @asynccontextmanager
     async def locked(self, chat_id: int) -> AsyncIterator[None]:
-        """The chat's lock: a command, a timer and a reminder of one chat never interleave."""
+        """The chat's lock: a command, a timer and a reminder of one chat never interleave, in
+        this process (first come, first served) and across replicas (the store's lease)."""
         lock = self._locks.setdefault(chat_id, asyncio.Lock())
         self._users[chat_id] = self._users.get(chat_id, 0) + 1
         try:
-            async with lock:
+            async with lock, self.store.lease(chat_id):
                 yield
         finally:
             self._users[chat_id] -= 1
@@ -162,8 +193,16 @@ class Runner:
         locale: str | None = None,
     ) -> Shown:
         """Apply an event to one conversation of a chat; return what the press should show."""
-        async with self.locked(chat_id):
-            shown, follow_ups = await self._handle(conversation, chat_id, event, locale)
+        mark = current_update(chat_id)
+        if mark is not None and mark.duplicate:
+            return Shown()
+        try:
+            async with self.locked(chat_id):
+                shown, follow_ups = await self._handle(conversation, chat_id, event, locale, mark)
+        except BaseException:
+            if mark is not None and not mark.noted:
+                mark.failed = True
+            raise
         for follow_up in follow_ups:
             await self.handle(follow_up.conversation, chat_id, follow_up.event)
         return shown
@@ -174,7 +213,12 @@ class Runner:
             return not await self._flush(chat_id)
 
     async def _handle(
-        self, conversation: Conversation[S, E], chat_id: int, event: E, locale: str | None
+        self,
+        conversation: Conversation[S, E],
+        chat_id: int,
+        event: E,
+        locale: str | None,
+        mark: UpdateMark | None = None,
     ) -> tuple[Shown, list[FollowUp]]:
         # What earlier steps left goes first, in order; usually there is nothing.
         queued = await self._flush(chat_id)
@@ -189,20 +233,44 @@ class Runner:
         )
         outbox = tuple(p for e in effects if isinstance(e, (Send, Edit)) for p in _pending(e))
         chats = self.store.chats
-        async with self.store.write():  # durable before visible
-            moved = await conversation.save(chat_id, before, state, now)
-            for effect in effects:
-                if isinstance(effect, Record):
-                    await self.store.safety_log.record(chat_id, now, effect)
-                elif isinstance(effect, History):
-                    await self.store.history.record(chat_id, now, effect)
-            if outbox:
-                await chats.set_pending(chat_id, queued + outbox, now)
+        note = mark is not None and not mark.noted
+        try:
+            async with self.store.write():  # durable before visible
+                if mark is not None and note:
+                    await chats.see_update(chat_id, mark.update_id, self.clock.now())
+                moved = await self._save(conversation, chat_id, before, state, effects, now)
+                if outbox:
+                    await chats.set_pending(chat_id, queued + outbox, now)
+        except AlreadySeen:
+            assert mark is not None
+            log.info("update %s of chat %s was handled before; dropped", mark.update_id, chat_id)
+            mark.duplicate = True
+            return Shown(), []
+        if mark is not None:
+            mark.noted = True
         if moved:
             self.timers_changed()
         if outbox or queued:
             await self._flush(chat_id, queued + outbox)
         return shown, conversation.follow_ups(before, state, effects)
+
+    async def _save(
+        self,
+        conversation: Conversation[S, E],
+        chat_id: int,
+        before: S,
+        state: S,
+        effects: Sequence[Effect],
+        now: float,
+    ) -> bool:
+        """The step's state and its records (inside the step's transaction)."""
+        moved = await conversation.save(chat_id, before, state, now)
+        for effect in effects:
+            if isinstance(effect, Record):
+                await self.store.safety_log.record(chat_id, now, effect)
+            elif isinstance(effect, History):
+                await self.store.history.record(chat_id, now, effect)
+        return moved
 
     async def _flush(
         self, chat_id: int, queue: tuple[Pending, ...] | None = None

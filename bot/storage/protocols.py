@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
@@ -12,8 +13,17 @@ from bot.core.state import ChatState
 
 
 class StoreUnavailable(Exception):
-    """The database could not take a write just now (locked by another program, full, read-only):
-    nothing of the step was stored, so nothing of it is shown; it is tried again."""
+    """The database could not take a write just now (locked by another program, full, read-only,
+    unreachable): nothing of the step was stored, so nothing of it is shown; it is tried again."""
+
+
+class LeaseLost(StoreUnavailable):
+    """Another replica holds the chat now (this one's lease ran out): nothing of the step was
+    stored, so a replica that fell behind never overwrites newer state."""
+
+
+class AlreadySeen(Exception):
+    """The update was handled before (Telegram delivered it again): nothing of it is stored."""
 
 
 @dataclass(frozen=True)
@@ -78,8 +88,22 @@ class ChatStore(Protocol):
     async def set_pending(
         self, chat_id: int, effects: tuple[Pending, ...], at: float | None
     ) -> None: ...
-    async def wakes_due(self, now: float, limit: int = 500) -> list[Due]: ...
-    async def next_wake(self) -> float | None: ...
+    async def wakes_due(self, now: float, limit: int = 500) -> list[Due]:
+        """Chats with a timer or effects due, claimed for this process: with several replicas
+        on one database, a chat another replica holds is not returned."""
+        ...
+
+    async def next_wake(self, now: float | None = None) -> float | None:
+        """When to look again (`now`: on the clock of `wake_at`, to place a chat another
+        replica holds at the end of its lease)."""
+        ...
+
+    async def see_update(self, chat_id: int, update_id: int, at: float) -> None:
+        """Note an update of the chat as handled (with the step it caused, inside `write()`);
+        raise AlreadySeen when it was noted before."""
+        ...
+
+    async def seen(self, chat_id: int, update_id: int) -> bool: ...
 
 
 class ReminderStore(Protocol):
@@ -91,7 +115,9 @@ class ReminderStore(Protocol):
         ...
 
     async def due(self, now: float, limit: int = 1000) -> list[tuple[int, Reminder]]:
-        """(chat, reminder) of active, unpaused chats whose reminder wants attention now."""
+        """(chat, reminder) of active, unpaused chats whose reminder wants attention now,
+        claimed for this process until `update` moves it on (with several replicas, one claimed
+        by another is not returned)."""
         ...
 
     async def next_due_at(self) -> float | None: ...
@@ -160,6 +186,28 @@ class Store(Protocol):
     async def forget_inactive(self, before: float) -> int:
         """Delete the chats that blocked the bot and were last seen before `before`; return
         how many."""
+        ...
+
+    async def forget_updates(self, before: float) -> int:
+        """Forget the updates seen before `before` (Telegram redelivers within a day)."""
+        ...
+
+    def lease(self, chat_id: int) -> AbstractAsyncContextManager[None]:
+        """Hold the chat against every other process on the database while a step of it is
+        loaded, saved and shown (a no-op for a database only one process uses). A write to the
+        chat under a lease that ran out raises LeaseLost."""
+        ...
+
+    def on_timers_moved(self, callback: Callable[[], None]) -> None:
+        """Call `callback` when another process moved a timer (PostgreSQL's LISTEN/NOTIFY)."""
+        ...
+
+    def timers_moved(self) -> None:
+        """Tell the other processes that a timer moved (coalesced; never waits)."""
+        ...
+
+    async def ping(self) -> None:
+        """A trivial query: raise StoreUnavailable when the database does not answer."""
         ...
 
     def write(self) -> AbstractAsyncContextManager[None]:

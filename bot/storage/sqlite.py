@@ -23,7 +23,7 @@ import contextlib
 import json
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -50,13 +50,22 @@ from bot.storage.codec import (
     load_routine,
     load_safety,
 )
-from bot.storage.protocols import ChatSettings, Due, Pending, RoutineRecord, StoreUnavailable
+from bot.storage.protocols import (
+    AlreadySeen,
+    ChatSettings,
+    Due,
+    Pending,
+    RoutineRecord,
+    StoreUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
 
-def _migrations() -> tuple[str, ...]:
-    folder = resources.files("bot.storage").joinpath("schema")
+def migrations(folder_name: str = "schema") -> tuple[str, ...]:
+    """The numbered SQL scripts of a schema folder, in order (schema/: SQLite's,
+    schema_postgres/: PostgreSQL's)."""
+    folder = resources.files("bot.storage").joinpath(folder_name)
     files = sorted((f for f in folder.iterdir() if f.name.endswith(".sql")), key=lambda f: f.name)
     for number, file in enumerate(files, start=1):
         if not file.name.startswith(f"{number:04d}_"):
@@ -67,7 +76,7 @@ def _migrations() -> tuple[str, ...]:
 
 
 # The schema, one SQL script per version (schema/0001_*.sql, ...).
-MIGRATIONS = _migrations()
+MIGRATIONS = migrations()
 
 # Whether this task is inside `SqliteStore.write()`: a write within it joins that transaction,
 # and a read within it sees what the transaction wrote so far.
@@ -178,7 +187,7 @@ class SqliteStore:
         for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
             log.info("migrating database to schema %d", version)
             async with self.write():
-                for statement in _statements(script):
+                for statement in statements(script):
                     self.run(statement)
                 self.run("INSERT INTO schema_version VALUES (?)", (version,))
 
@@ -284,7 +293,25 @@ class SqliteStore:
             log.warning("a checkpoint of %s did not run: %s", self.path, exc)
 
     # The tables that hold something about a chat, all keyed by chat_id.
-    _CHAT_TABLES = ("reminders", "safety_log", "routines", "rest_days", "chats")
+    _CHAT_TABLES = ("reminders", "safety_log", "routines", "rest_days", "seen_updates", "chats")
+
+    async def forget_updates(self, before: float) -> int:
+        cur = await self.statement("DELETE FROM seen_updates WHERE at < ?", (before,))
+        return cur.rowcount
+
+    @asynccontextmanager
+    async def lease(self, chat_id: int) -> AsyncIterator[None]:
+        """One process uses the file: the runner's own lock is the whole of a chat's lease."""
+        yield
+
+    def on_timers_moved(self, callback: Callable[[], None]) -> None:
+        """Nobody else moves this database's timers."""
+
+    def timers_moved(self) -> None:
+        """Nobody else to tell."""
+
+    async def ping(self) -> None:
+        self.one("SELECT 1")
 
     async def forget(self, chat_id: int) -> None:
         """Everything stored about a chat, gone in one transaction."""
@@ -310,7 +337,7 @@ class SqliteStore:
             self._worker = None
 
 
-def _statements(script: str) -> list[str]:
+def statements(script: str) -> list[str]:
     """The statements of a schema file (no semicolons inside them; comments dropped)."""
     lines = [line for line in script.splitlines() if not line.lstrip().startswith("--")]
     return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
@@ -442,7 +469,21 @@ class SqliteChats:
             for r in rows
         ]
 
-    async def next_wake(self) -> float | None:
+    async def see_update(self, chat_id: int, update_id: int, at: float) -> None:
+        cur = await self._store.statement(
+            "INSERT OR IGNORE INTO seen_updates (chat_id, update_id, at) VALUES (?, ?, ?)",
+            (chat_id, update_id, at),
+        )
+        if cur.rowcount == 0:
+            raise AlreadySeen(f"update {update_id} of chat {chat_id}")
+
+    async def seen(self, chat_id: int, update_id: int) -> bool:
+        row = self._store.one(
+            "SELECT 1 FROM seen_updates WHERE chat_id = ? AND update_id = ?", (chat_id, update_id)
+        )
+        return row is not None
+
+    async def next_wake(self, now: float | None = None) -> float | None:
         row = self._store.one(
             "SELECT MIN(MIN(COALESCE(wake_at, pending_at), COALESCE(pending_at, wake_at))) "
             "FROM chats WHERE wake_at IS NOT NULL OR pending_at IS NOT NULL"

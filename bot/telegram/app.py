@@ -22,7 +22,7 @@ from bot.runtime.holds import RoutineTimers
 from bot.runtime.housekeeping import Housekeeping
 from bot.runtime.runner import Runner
 from bot.runtime.timers import TimerLoop, TimerSource
-from bot.storage import SqliteStore, Store
+from bot.storage import Store, is_postgres, open_store
 from bot.telegram.handlers import Handlers
 from bot.telegram.outbox import TelegramOutbox
 from bot.telegram.photos import Photos
@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 
 # Updates handled at once (python-telegram-bot's default is one at a time).
 CONCURRENT_UPDATES = 64
+
+
+def _store_options(settings: Settings) -> dict[str, object]:
+    return {"lease_seconds": settings.lease_seconds} if is_postgres(settings.database) else {}
 
 
 class StretchBot:
@@ -64,7 +68,10 @@ class StretchBot:
         # FakeClock serves as both unless a test passes a steady clock of its own.
         self.clock = clock or SystemClock()
         self.steady_clock = steady_clock or steady(self.clock)
-        self.store = store or SqliteStore(settings.database)
+        self.store = store or open_store(settings.database, **_store_options(settings))
+        # Telegram's ~30 messages a second are the bot's, not each replica's: N replicas each
+        # keep to 1/N of it (STRETCHBOT_REPLICAS).
+        rate_scale /= settings.replicas
         self.run_timers = run_timers
         self.draw_pictures_after = draw_pictures_after  # seconds after start-up
 
@@ -151,9 +158,14 @@ class StretchBot:
                 TimerSource(housekeeping.next_at, housekeeping.run_due, self.clock),
             ],
         )
-        self.runner.timers_changed = self.timers.poke
+        self.runner.timers_changed = self._timers_changed
         self.runner.countdown_shown = self.conversation.countdown_shown
         self.runner.chat_gone = self.conversation.chat_gone
+
+    def _timers_changed(self) -> None:
+        """A timer moved: this process's loops look again, and so do the other replicas'."""
+        self.timers.poke()
+        self.store.timers_moved()
 
     async def _post_init(self, app: Application) -> None:  # type: ignore[type-arg]
         await self.startup()
@@ -166,6 +178,7 @@ class StretchBot:
         await self.store.open()
         await self.handlers.set_commands(self.app)
         if self.run_timers:
+            self.store.on_timers_moved(self.timers.poke)
             self.timers.start()
             # The pictures are drawn off the loop before the first card needs one, once
             # start-up is over (drawing takes a second of CPU and some memory).

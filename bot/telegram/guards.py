@@ -1,12 +1,18 @@
 """Guards that run before any handler: the same update twice, and one person flooding the bot.
 
-Telegram may deliver an update again (a webhook answered late, a poller restarted); the second
-copy is dropped. A person sending far more than anyone following a routine would (a stuck key, a
-script) gets one notice and is then ignored until the minute is over, so they slow nobody else.
+Telegram may deliver an update again (a webhook answered late, a poller restarted, a replica
+that died before answering); the second copy is dropped. The first step an update causes notes it
+as seen in the chat's row of updates, in the same transaction (bot.runtime.runner.UpdateMark), so
+a copy arriving at any replica, even while the first is still being handled, changes nothing;
+an update no step stored (/privacy's text) is noted once it was handled.
+
+A person sending far more than anyone following a routine would (a stuck key, a script) gets
+one notice and is then ignored until the minute is over, so they slow nobody else.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections import OrderedDict, deque
 
@@ -16,6 +22,8 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.core.content import Content
 from bot.runtime.clock import Clock
+from bot.runtime.runner import CURRENT_UPDATE, UpdateMark
+from bot.storage import AlreadySeen, ChatStore
 
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
@@ -29,17 +37,39 @@ FLOOD_WINDOW = 60.0
 
 
 class Duplicates:
-    def __init__(self) -> None:
+    def __init__(self, chats: ChatStore, clock: Clock) -> None:
+        self.chats = chats
+        self.clock = clock
         self._seen: OrderedDict[int, None] = OrderedDict()
 
     async def __call__(self, update: Update, context: Context) -> None:
-        """Drop an update seen already."""
+        """Drop an update seen already (by this process, or noted in the database by any);
+        mark the update's task with it, so its first step notes it."""
+        CURRENT_UPDATE.set(None)
         if update.update_id in self._seen:
             log.info("update %s delivered again; dropped", update.update_id)
             raise ApplicationHandlerStop
         self._seen[update.update_id] = None
         if len(self._seen) > REMEMBERED_UPDATES:
             self._seen.popitem(last=False)
+        chat = update.effective_chat
+        if chat is None:
+            return
+        if await self.chats.seen(chat.id, update.update_id):
+            log.info("update %s of chat %s was handled before; dropped", update.update_id, chat.id)
+            raise ApplicationHandlerStop
+        CURRENT_UPDATE.set(UpdateMark(chat.id, update.update_id))
+
+    async def handled(self, update: Update, context: Context) -> None:
+        """After the handlers: note an update no step noted (one that only showed something),
+        unless a step of it failed, so that Telegram's next copy runs it again."""
+        mark = CURRENT_UPDATE.get()
+        mark = mark.current if mark is not None else None
+        if mark is None or mark.noted or mark.duplicate or mark.failed:
+            return
+        with contextlib.suppress(AlreadySeen):
+            await self.chats.see_update(mark.chat_id, mark.update_id, self.clock.now())
+        mark.noted = True
 
 
 class FloodGuard:

@@ -52,7 +52,7 @@ from bot.core.reminder_types import (
     Typed,
 )
 from bot.runtime.conversations import ReminderConversation, RoutineConversation
-from bot.runtime.runner import Runner, Shown
+from bot.runtime.runner import CURRENT_UPDATE, Runner, Shown
 from bot.storage import ChatSettings
 from bot.telegram.guards import Duplicates, FloodGuard
 from bot.telegram.keyboards import keyboard
@@ -90,7 +90,8 @@ class Handlers:
         """Order matters: the private-chat guard runs first, in its own group."""
         # Group -1: the bot coaches one person at a time; groups get a pointer to a private chat.
         # Group -3: the same update delivered twice is dropped. Group -2: a flood gets one notice.
-        app.add_handler(TypeHandler(Update, Duplicates()), group=-3)
+        duplicates = Duplicates(self.chats, self.runner.clock)
+        app.add_handler(TypeHandler(Update, duplicates), group=-3)
         app.add_handler(TypeHandler(Update, FloodGuard(self.content, self.runner.clock)), group=-2)
         app.add_handler(TypeHandler(Update, self.guard_private_chat), group=-1)
         # Blocked / unblocked by the user: stop or resume sending to them.
@@ -118,6 +119,8 @@ class Handlers:
         app.add_handler(MessageHandler(filters.UpdateType.EDITED, self.edited))
         # Anything else a user sends (text, stickers, photos, unknown commands).
         app.add_handler(MessageHandler(filters.UpdateType.MESSAGE, self.unexpected))
+        # Last, after whichever handler took it: an update no step noted is noted as seen.
+        app.add_handler(TypeHandler(Update, duplicates.handled), group=1)
         app.add_error_handler(self.on_error)
 
     async def set_commands(self, app: Application) -> None:  # type: ignore[type-arg]
@@ -335,6 +338,9 @@ class Handlers:
         return await self.runner.handle(self.reminders, chat_id, event, locale=locale)
 
     async def on_error(self, update: object, context: CallbackContext) -> None:  # type: ignore[type-arg]
+        mark = CURRENT_UPDATE.get()
+        if mark is not None and mark.current is not None and not mark.noted:
+            mark.failed = True  # not noted as seen: Telegram's next copy runs it again
         if isinstance(context.error, Conflict):
             # Another process polls with the same token: two would take turns losing updates.
             log.error("another instance is polling with this token; stopping")

@@ -3,6 +3,7 @@ with the bot, taps, time passing, and what the chat shows."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Iterator
 from contextlib import AsyncExitStack, contextmanager
@@ -16,7 +17,8 @@ from bot.core.content import Content
 from bot.devtools.emulator import FakeTelegram, Limits, SentMessage
 from bot.devtools.factory import emulated_bot
 from bot.runtime.clock import FakeClock, MonotonicClock, SystemClock
-from bot.storage import SqliteStore
+from bot.storage import SqliteStore, Store
+from bot.storage.postgres import PostgresStore
 from bot.telegram.app import StretchBot
 
 CHAT = 4242
@@ -37,10 +39,13 @@ class Harness:
         busy_timeout: float = 0.05,
         limits: Limits | None = None,
         rate_scale: float = 1.0,
+        postgres: str | None = None,
     ) -> None:
         """`limits`: the emulated Telegram enforces its flood limits (on the real clock unless
-        they say otherwise); `rate_scale` multiplies the rates the bot keeps to."""
+        they say otherwise); `rate_scale` multiplies the rates the bot keeps to. `postgres`: a
+        PostgreSQL database's URL to run on instead of a SQLite file."""
         self.database = tmp_path / "stretchbot.sqlite3"
+        self.postgres = postgres
         self.content = content
         self.clock: FakeClock | SystemClock = SystemClock() if real_time else FakeClock()
         # `monotonic`: the routine's durations run on a MonotonicClock over the fake wall clock
@@ -68,7 +73,7 @@ class Harness:
                 steady_clock=None
                 if self.ticks is None
                 else MonotonicClock(self.clock, self.ticks.now),
-                store=SqliteStore(self.database, busy_timeout=self.busy_timeout),
+                store=self.new_store(),
                 # With the fake clock the test moves time and runs due timers itself.
                 run_timers=self.real_time,
                 rate_limit=self.rate_limit,
@@ -77,14 +82,21 @@ class Harness:
         )
         return self.bot
 
+    def new_store(self) -> Store:
+        if self.postgres is not None:
+            return PostgresStore(self.postgres)
+        return SqliteStore(self.database, busy_timeout=self.busy_timeout)
+
     async def stop(self) -> None:
         """Stop the bot as SIGTERM would: timers finish, the store closes."""
         await self._running.aclose()
         self.bot = None
 
     async def process(self, update: dict[str, Any]) -> None:
+        """Handle one update in a task of its own, as python-telegram-bot does."""
         assert self.bot is not None
-        await self.bot.app.process_update(Update.de_json(update, self.bot.app.bot))
+        parsed = Update.de_json(update, self.bot.app.bot)
+        await asyncio.create_task(self.bot.app.process_update(parsed))
 
     async def send(self, text: str, chat_id: int = CHAT, **kwargs: Any) -> None:
         await self.process(self.server.user_sends(chat_id, text, **kwargs))

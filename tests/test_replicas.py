@@ -1,0 +1,238 @@
+"""Several replicas on one PostgreSQL database, through the emulated Bot API: they share the
+work, lose nothing, and never send a cue or a reminder twice.
+
+Two replicas are two `StretchBot`s (two python-telegram-bot Applications) in this process, on a
+real PostgreSQL server (conftest), with their own timer loops on the real clock. A load balancer
+gives each update to one of them. Holds are shortened by the speed setting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from datetime import time as clock_time
+from typing import Any
+
+import pytest
+from telegram import Update
+
+from bot.config import Settings
+from bot.core.content import Content
+from bot.core.plan import compile_plan
+from bot.core.reminder_types import Draft, Reminder
+from bot.core.times import EVERY_DAY
+from bot.devtools.emulator import Event, FakeTelegram
+from bot.devtools.factory import emulated_bot
+from bot.storage.postgres import PostgresStore
+from bot.telegram.app import StretchBot
+
+SPEED = 10.0  # a 30 s hold lasts 3 s
+LEASE = 2.0  # seconds: a dead replica's chats are taken over this long after it died
+
+
+@dataclass
+class Replicas:
+    content: Content
+    postgres: str
+    server: FakeTelegram = field(default_factory=FakeTelegram)
+    bots: list[StretchBot] = field(default_factory=list)
+    stacks: list[AsyncExitStack] = field(default_factory=list)
+    turn: int = 0
+
+    async def start(self, count: int = 2) -> None:
+        settings = Settings(database=self.postgres, speed=SPEED, replicas=count, _env_file=None)
+        for n in range(count):
+            stack = AsyncExitStack()
+            store = PostgresStore(self.postgres, owner=f"replica-{n}", lease_seconds=LEASE)
+            bot = await stack.enter_async_context(
+                emulated_bot(settings, self.content, self.server, store=store, run_timers=True)
+            )
+            self.bots.append(bot)
+            self.stacks.append(stack)
+
+    async def stop(self) -> None:
+        for stack in self.stacks:
+            await stack.aclose()
+
+    async def process(self, raw: dict[str, Any], replica: int | None = None) -> None:
+        """The load balancer: each update to the next live replica, in turn."""
+        if replica is None:
+            live = [b for b in self.bots if b.store is not None and not getattr(b, "killed", False)]
+            bot = live[self.turn % len(live)]
+            self.turn += 1
+        else:
+            bot = self.bots[replica]
+        await asyncio.create_task(bot.app.process_update(Update.de_json(raw, bot.app.bot)))
+
+    async def to_first_card(self, chat: int) -> None:
+        en = self.content.texts("en")
+        await self.process(self.server.user_sends(chat, "/start"))
+        await self.process(self.server.user_taps(chat, en.buttons.accept))
+        for _ in self.content.routine.safety.questions:
+            await self.process(self.server.user_taps(chat, en.safety.buttons.no))
+        await self.process(self.server.user_taps(chat, en.safety.buttons.none_of_these))
+        await self.process(self.server.user_taps(chat, en.buttons.warm))
+
+    async def kill(self, replica: int) -> None:
+        """The replica's process dies: its loops stop mid-step, its leases are not given back,
+        its connections drop."""
+        bot = self.bots[replica]
+        bot.killed = True  # type: ignore[attr-defined]
+        tasks = list(bot.timers._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        bot.timers._tasks = []
+        store = bot.store
+        assert isinstance(store, PostgresStore)
+        for loop in (store._renewer, store._listener, store._announce):
+            if loop is not None:
+                loop.cancel()
+        store._renewer = store._listener = store._announce = None
+        assert store._pool is not None
+        await store._pool.close()
+        store._pool = None
+
+
+@pytest.fixture
+async def replicas(content: Content, postgres: str) -> AsyncIterator[Replicas]:
+    r = Replicas(content, postgres)
+    yield r
+    await r.stop()
+    assert r.server.protocol_errors == []
+    assert r.server.spec_violations == []
+
+
+def cue_texts(content: Content) -> set[str]:
+    plan = compile_plan(content)
+    stretch = plan.stretches[0]
+    cues = content.texts("en").hold.cues
+    return {
+        cues[c.text_key].format(seconds_left=round(stretch.hold_seconds - c.offset))
+        for c in plan.cues_for(stretch.hold_seconds)
+    }
+
+
+def claims(bot: StretchBot) -> int:
+    assert isinstance(bot.store, PostgresStore)
+    return bot.store.claimed
+
+
+async def wait_for(condition: Any, within: float, what: str) -> None:
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {within:g} s: {what}")
+        await asyncio.sleep(0.05)
+
+
+async def test_two_replicas_run_200_holds_with_every_cue_sent_once(
+    replicas: Replicas, content: Content
+) -> None:
+    await replicas.start(2)
+    en = content.texts("en")
+    chats = list(range(50_001, 50_201))
+    for chat in chats:
+        await replicas.to_first_card(chat)
+    for chat in chats:
+        await replicas.process(replicas.server.user_taps(chat, en.buttons.start_hold))
+    rest = en.hold.finished
+    server = replicas.server
+    await wait_for(
+        lambda: all(any(m.text.startswith(rest) for m in server.messages(c)) for c in chats),
+        120,
+        "every hold released",
+    )
+    cues = cue_texts(content)
+    countdown = en.hold.countdown.split("{", 1)[0]
+    for chat in chats:
+        sent = Counter(m.text for m in server.messages(chat))
+        assert all(sent[cue] == 1 for cue in cues), (chat, sent)
+        assert sum(n for text, n in sent.items() if text.startswith(countdown)) == 1
+        assert sum(n for text, n in sent.items() if text.startswith(rest)) == 1
+    assert all(claims(bot) > 0 for bot in replicas.bots)  # both ran timers
+
+
+async def test_two_replicas_send_1000_due_reminders_each_once(
+    replicas: Replicas, content: Content, postgres: str
+) -> None:
+    seeder = PostgresStore(postgres, owner="seeder")
+    await seeder.open()
+    now = time.time()
+    chats = list(range(60_001, 61_001))
+    for chat in chats:
+        replicas.server.user_sends(chat, "hi")  # the chat exists on the emulated Telegram
+        await seeder.chats.save_settings(chat, "UTC", Draft(), now)
+        reminder = Reminder(None, clock_time(7, 0), EVERY_DAY, next_due=now - 1)
+        await seeder.reminders.add(chat, reminder, now)
+    await seeder.close()
+    sent: Counter[int] = Counter()
+
+    ours = set(chats)
+
+    def listen(event: Event) -> None:
+        if event.kind == "sent" and event.chat_id in ours:
+            sent[event.chat_id] += 1
+
+    replicas.server.add_listener(listen)
+    await replicas.start(2)
+    await wait_for(lambda: len(sent) == len(chats), 120, "every reminder sent")
+    await asyncio.sleep(1.0)  # nothing more comes
+    assert set(sent.values()) == {1}
+    assert all(claims(bot) > 0 for bot in replicas.bots)  # both sent reminders
+
+
+async def test_a_replica_killed_mid_hold_has_its_chats_continued_by_the_other(
+    replicas: Replicas, content: Content
+) -> None:
+    await replicas.start(2)
+    en = content.texts("en")
+    chats = list(range(52_001, 52_041))
+    for chat in chats:
+        await replicas.to_first_card(chat)
+    for chat in chats:
+        await replicas.process(replicas.server.user_taps(chat, en.buttons.start_hold))
+    server = replicas.server
+    countdown = en.hold.countdown.split("{", 1)[0]
+    await wait_for(
+        lambda: all(any(m.text.startswith(countdown) for m in server.messages(c)) for c in chats),
+        30,
+        "every hold started",
+    )
+    killed_at = time.monotonic()
+    await replicas.kill(0)
+    rest = en.hold.finished
+    late = en.hold.ended_late.split("{", 1)[0]
+    released: dict[int, float] = {}
+
+    def done() -> bool:
+        for c in chats:
+            if c not in released and any(
+                m.text.startswith(rest) or m.text.startswith(late) for m in server.messages(c)
+            ):
+                released[c] = time.monotonic()
+        return len(released) == len(chats)
+
+    await wait_for(done, 60, "every hold released by the replica left")
+    takeover = max(released.values()) - killed_at
+    hold = content.routine.exercises[0].hold.seconds / SPEED
+    assert takeover < hold + LEASE + 3.0, takeover
+    for chat in chats:  # no hold began again: one countdown message, one release
+        texts = [m.text for m in server.messages(chat)]
+        assert sum(t.startswith(countdown) for t in texts) == 1, texts
+        assert sum(t.startswith(rest) or t.startswith(late) for t in texts) == 1, texts
+
+
+async def test_a_redelivered_update_has_one_effect_on_any_replica(
+    replicas: Replicas, content: Content
+) -> None:
+    await replicas.start(2)
+    raw = replicas.server.user_sends(53_001, "/start")
+    await asyncio.gather(replicas.process(raw, 0), replicas.process(raw, 1))
+    await replicas.process(raw, 0)
+    disclaimers = [m for m in replicas.server.messages(53_001) if m.button_texts]
+    assert len(disclaimers) == 1
