@@ -42,7 +42,21 @@ def content(shipped_content: Content) -> Content:
 
 @pytest.fixture
 async def harness(tmp_path: Path, content: Content) -> AsyncIterator[Harness]:
-    h = Harness(tmp_path, content)
+    async for h in running_harness(Harness(tmp_path, content)):
+        yield h
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def harness_on_both(
+    request: pytest.FixtureRequest, tmp_path: Path, content: Content
+) -> AsyncIterator[Harness]:
+    """The harness on SQLite, then on PostgreSQL: a module's tests run on both stores."""
+    url = request.getfixturevalue("postgres") if request.param == "postgres" else None
+    async for h in running_harness(Harness(tmp_path, content, postgres=url)):
+        yield h
+
+
+async def running_harness(h: Harness) -> AsyncIterator[Harness]:
     await h.start()
     yield h
     await h.stop()

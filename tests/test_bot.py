@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
+
+import pytest
 
 from bot.core.content import Content
 from tests.support.harness import CHAT, Harness
@@ -15,9 +16,14 @@ def released(h: Harness) -> int:
 
 
 def stored(h: Harness, column: str) -> object:
-    with sqlite3.connect(h.database) as db:
-        row = db.execute(f"SELECT {column} FROM chats WHERE chat_id = ?", (CHAT,)).fetchone()
-    return row[0] if row else None
+    rows = h.sql(f"SELECT {column} FROM chats WHERE chat_id = ?", (CHAT,))
+    return rows[0][0] if rows else None
+
+
+@pytest.fixture
+def harness(harness_on_both: Harness) -> Harness:
+    """Every test here runs on SQLite and on PostgreSQL."""
+    return harness_on_both
 
 
 async def test_the_full_routine_from_start_to_summary(harness: Harness) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,17 +17,15 @@ REMINDER_BUTTONS = ["Start now", "In 15 min", "In 1 hour", "Skip today", "🛌 R
 
 
 @pytest.fixture
-def h(harness: Harness) -> Harness:
-    harness.clock.set(FRIDAY_0600_UTC)  # type: ignore[union-attr]
-    return harness
+def h(harness_on_both: Harness) -> Harness:
+    """Every test here runs on SQLite and on PostgreSQL."""
+    harness_on_both.clock.set(FRIDAY_0600_UTC)  # type: ignore[union-attr]
+    return harness_on_both
 
 
 def rows(h: Harness) -> list[tuple[str, str, str, float | None]]:
     """(local time, days, next due in UTC ISO, snooze) of every stored reminder."""
-    with sqlite3.connect(h.database) as db:
-        found = db.execute(
-            "SELECT local_time, days, next_due, snooze_at FROM reminders ORDER BY id"
-        ).fetchall()
+    found = h.sql("SELECT local_time, days, next_due, snooze_at FROM reminders ORDER BY id")
     return [
         (t, d, datetime.fromtimestamp(n, UTC).isoformat(timespec="minutes"), s)
         for t, d, n, s in found
@@ -226,8 +223,7 @@ async def test_a_blocked_user_is_not_retried_and_comes_back_with_unblock(h: Harn
     await h.send("/remind 06:30")
     h.server.user_blocks(CHAT)  # blocked, but the bot has not been told yet: the send gets 403
     await h.advance(30 * 60)
-    with sqlite3.connect(h.database) as db:
-        assert db.execute("SELECT active FROM chats").fetchone() == (0,)
+    assert [bool(active) for (active,) in h.sql("SELECT active FROM chats")] == [False]
     sends = len([c for c in h.server.calls if c[0] == "sendMessage"])
     await h.advance(3 * 24 * 3600)
     assert len([c for c in h.server.calls if c[0] == "sendMessage"]) == sends

@@ -4,12 +4,14 @@ with the bot, taps, time passing, and what the chat shows."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import Iterator
 from contextlib import AsyncExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from telegram import Update
 
 from bot.config import Settings
@@ -167,6 +169,14 @@ class Harness:
         finally:
             other.execute("ROLLBACK")
             other.close()
+
+    def sql(self, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Rows of a query on the bot's database, SQLite's or PostgreSQL's (`?` parameters)."""
+        if self.postgres is not None:
+            with psycopg.connect(self.postgres) as pg:
+                return pg.execute(query.replace("?", "%s").encode(), params).fetchall()
+        with contextlib.closing(sqlite3.connect(self.database)) as db:
+            return db.execute(query, params).fetchall()
 
     def messages(self, chat_id: int = CHAT) -> list[SentMessage]:
         return self.server.messages(chat_id)
