@@ -298,6 +298,10 @@ class SqliteStore:
             await self.forget(int(chat_id))
         return len(rows)
 
+    async def ping(self) -> None:
+        """`SELECT 1` on the reader: RuntimeError when closed, StoreUnavailable when locked."""
+        self.one("SELECT 1")
+
     async def close(self) -> None:
         if self._checkpoint is not None:
             await asyncio.wait([self._checkpoint])

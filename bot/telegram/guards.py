@@ -16,6 +16,7 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.core.content import Content
 from bot.runtime.clock import Clock
+from bot.telegram import outcome
 
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
@@ -36,10 +37,16 @@ class Duplicates:
         """Drop an update seen already."""
         if update.update_id in self._seen:
             log.info("update %s delivered again; dropped", update.update_id)
+            outcome.current().duplicate = True
             raise ApplicationHandlerStop
         self._seen[update.update_id] = None
         if len(self._seen) > REMEMBERED_UPDATES:
             self._seen.popitem(last=False)
+
+    def forget(self, update_id: int) -> None:
+        """An update whose step failed for a passing reason (the database away) and that
+        Telegram is asked to send again: its next delivery is handled, not dropped."""
+        self._seen.pop(update_id, None)
 
 
 class FloodGuard:

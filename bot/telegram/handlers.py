@@ -53,7 +53,8 @@ from bot.core.reminder_types import (
 )
 from bot.runtime.conversations import ReminderConversation, RoutineConversation
 from bot.runtime.runner import Runner, Shown
-from bot.storage import ChatSettings
+from bot.storage import ChatSettings, StoreUnavailable
+from bot.telegram import outcome
 from bot.telegram.guards import Duplicates, FloodGuard
 from bot.telegram.keyboards import keyboard
 from bot.telegram.outbox import TelegramOutbox
@@ -85,12 +86,14 @@ class Handlers:
         self.content = content
         self.chats = runner.store.chats
         self.data = data
+        self.duplicates = Duplicates()
+        self.webhook_conflict = False  # getUpdates refused: a webhook is set for this bot
 
     def register(self, app: Application) -> None:  # type: ignore[type-arg]
         """Order matters: the private-chat guard runs first, in its own group."""
         # Group -1: the bot coaches one person at a time; groups get a pointer to a private chat.
         # Group -3: the same update delivered twice is dropped. Group -2: a flood gets one notice.
-        app.add_handler(TypeHandler(Update, Duplicates()), group=-3)
+        app.add_handler(TypeHandler(Update, self.duplicates), group=-3)
         app.add_handler(TypeHandler(Update, FloodGuard(self.content, self.runner.clock)), group=-2)
         app.add_handler(TypeHandler(Update, self.guard_private_chat), group=-1)
         # Blocked / unblocked by the user: stop or resume sending to them.
@@ -337,7 +340,12 @@ class Handlers:
     async def on_error(self, update: object, context: CallbackContext) -> None:  # type: ignore[type-arg]
         if isinstance(context.error, Conflict):
             # Another process polls with the same token: two would take turns losing updates.
-            log.error("another instance is polling with this token; stopping")
+            # Or a webhook is set (`stretchbot serve`'s): getUpdates is refused until it goes.
+            if "webhook" in context.error.message.lower():
+                log.error("a webhook is set for this bot, so polling is refused; stopping")
+                self.webhook_conflict = True
+            else:
+                log.error("another instance is polling with this token; stopping")
             self.conflict = True
             context.application.stop_running()
             return
@@ -345,6 +353,14 @@ class Handlers:
             # getUpdates failed: python-telegram-bot tries again by itself, with a back-off.
             log.warning("polling for updates failed (%s); trying again", context.error)
             return
+        result = outcome.current()
+        result.failed = True
+        if isinstance(context.error, StoreUnavailable):
+            result.transient = True
+            if result.redelivered:
+                # Nothing of the step was stored; Telegram sends the update again (webhook).
+                log.warning("update not handled, the database is unavailable: %s", context.error)
+                return
         log.error("error while handling an update", exc_info=context.error)
         if isinstance(update, Update) and update.effective_chat is not None:
             texts = self.content.texts(_locale(update))
