@@ -178,6 +178,10 @@ def load_settings(**overrides: object) -> Settings:
         lines = []
         for err in exc.errors():
             field = str(err["loc"][0]) if err["loc"] else ""
+            info = Settings.model_fields.get(field)
+            alias = info.validation_alias if info is not None else None
+            if isinstance(alias, str):  # given by its field name: named as in the environment
+                field = alias
             name = field if field.startswith("TELEGRAM_") else f"STRETCHBOT_{field.upper()}"
             lines.append(f"{name}: {err['msg']}")
         raise ConfigError("; ".join(lines)) from None
