@@ -19,6 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from telegram import Bot
+from telegram.error import Conflict
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.core.content import Content
@@ -365,3 +367,32 @@ async def test_serve_without_a_secret_is_one_line_and_status_2(tmp_path: Path) -
     assert status == 2
     assert err.startswith("stretchbot: TELEGRAM_WEBHOOK_SECRET is not set") and err.count("\n") == 1
     assert TOKEN not in err
+
+
+async def test_telegram_keeps_an_update_while_the_webhook_is_unreachable() -> None:
+    """Nobody listens at the webhook: the same update is tried again, then dropped and named
+    in getWebhookInfo; getUpdates is refused meanwhile, and deleteWebhook lets polling back."""
+    server = FakeTelegram()
+    server.webhook.settings = WebhookSettings(retry_delay=0.01, max_attempts=3)
+    bot = Bot(TOKEN, request=server.request(), get_updates_request=server.request())
+    try:
+        async with bot:
+            url = f"http://127.0.0.1:{free_port()}/telegram"
+            assert await bot.set_webhook(url, secret_token=SECRET)
+            update = server.user_sends(CHAT, "/start")
+            second = server.user_sends(CHAT, "hello")
+            await server.wait_until(lambda: len(server.webhook_pushes) >= 3)
+            assert [(p.update_id, p.status) for p in server.webhook_pushes[:3]] == [
+                (update["update_id"], None)
+            ] * 3
+            assert server.webhook_pushes[0].error == "Connection refused"
+            assert server.webhook_dropped[:1] == [update["update_id"]]
+            with pytest.raises(Conflict, match="webhook is active"):
+                await bot.get_updates()
+            info = await bot.get_webhook_info()
+            assert info.url == url and info.last_error_message == "Connection refused"
+            assert await bot.delete_webhook()
+            polled = await bot.get_updates()
+            assert second["update_id"] in [u.update_id for u in polled]
+    finally:
+        await server.aclose()
