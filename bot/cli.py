@@ -1,4 +1,5 @@
-"""The command line: `stretchbot run | console | check-content`.
+"""The command line: `stretchbot run | serve | set-webhook | delete-webhook | console |
+check-content`.
 
 Operator-facing messages (this file's prints) are in English here; everything a Telegram user
 reads is in content/.
@@ -17,7 +18,7 @@ from typing import Any
 from bot.config import ConfigError, Settings, load_settings
 from bot.core.content import DEFAULT_LOCALE, Content, ContentError, load_content, medical_texts
 from bot.core.plan import compile_plan
-from bot.logs import setup_logging
+from bot.logs import RedactingFilter, setup_logging
 from bot.media.pictures import undrawable
 from bot.storage import is_postgres, open_store
 
@@ -163,17 +164,17 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     settings, content = _settings_and_content(args)
     token = settings.require_token()
-    setup_logging(settings.log_level, secrets=(token,))
-    check_database(settings.database)
-    if settings.speed != 1:
-        log.warning(
-            "STRETCHBOT_SPEED is %g: every duration is shortened and countdown edits come "
-            "faster than Telegram allows; use it for demos and tests only",
-            settings.speed,
-        )
+    setup_logging(settings.log_level, secrets=(token,), log_format=settings.log_format)
+    _prepare(settings)
     try:
         bot = StretchBot(settings, content, token=token)
         bot.run_polling()
+        if bot.webhook_set_to is not None or bot.handlers.webhook_conflict:
+            raise StartupError(
+                "a webhook is set for this bot, so Telegram refuses polling (409 Conflict): "
+                "run `stretchbot delete-webhook` first to poll with `stretchbot run`, or serve "
+                "the webhook with `stretchbot serve`"
+            )
         if bot.handlers.conflict:
             raise StartupError(
                 "another instance of the bot is polling with this token (Telegram answered 409 "
@@ -190,6 +191,116 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"cannot reach the Bot API at {settings.base_url} ({exc.message}): "
             "check the network, or TELEGRAM_BASE_URL"
         ) from None
+    return 0
+
+
+def _prepare(settings: Settings) -> None:
+    check_database(settings.database)
+    if settings.speed != 1:
+        log.warning(
+            "STRETCHBOT_SPEED is %g: every duration is shortened and countdown edits come "
+            "faster than Telegram allows; use it for demos and tests only",
+            settings.speed,
+        )
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from telegram.error import InvalidToken, NetworkError
+
+    from bot.telegram.app import StretchBot
+    from bot.telegram.webhook import serve
+
+    settings, content = _settings_and_content(args)
+    token = settings.require_token()
+    _, secret = settings.require_webhook()
+    setup_logging(settings.log_level, secrets=(token, secret), log_format=settings.log_format)
+    _prepare(settings)
+    try:
+        bot = StretchBot(settings, content, token=token, webhook=True)
+        asyncio.run(
+            serve(
+                bot,
+                host=settings.listen_host,
+                port=settings.listen_port,
+                path=settings.webhook_path,
+                secret=secret,
+            )
+        )
+    except InvalidToken:
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN was rejected by the Bot API server: check it with @BotFather "
+            "(/token) and that TELEGRAM_BASE_URL points at the right server"
+        ) from None
+    except NetworkError as exc:
+        raise StartupError(
+            f"cannot reach the Bot API at {settings.base_url} ({exc.message}): "
+            "check the network, or TELEGRAM_BASE_URL"
+        ) from None
+    except OSError as exc:
+        raise StartupError(f"STRETCHBOT_LISTEN={settings.listen}: {exc}") from None
+    return 0
+
+
+def _webhook_call(settings: Settings, token: str, *, set_to: tuple[str, str] | None) -> str:
+    """Set the webhook (`set_to`: its URL and secret) or delete it; then what Telegram says
+    about it now, in a few lines (no secret)."""
+    from telegram import Bot, Update
+    from telegram.error import InvalidToken, NetworkError, TelegramError
+
+    async def call() -> list[str]:
+        bot = Bot(token, base_url=settings.base_url, base_file_url=settings.base_file_url)
+        async with bot:
+            if set_to is not None:
+                url, secret = set_to
+                # Never drops what waits at Telegram: the new endpoint gets it all.
+                await bot.set_webhook(
+                    url=url,
+                    secret_token=secret,
+                    allowed_updates=Update.ALL_TYPES,
+                    drop_pending_updates=False,
+                )
+                done = "webhook set"
+            else:
+                await bot.delete_webhook(drop_pending_updates=False)
+                done = "webhook deleted (updates wait for `stretchbot run`)"
+            info = await bot.get_webhook_info()
+        error = info.last_error_message or "none"
+        if info.last_error_date is not None:
+            error += f" (at {info.last_error_date.isoformat()})"
+        return [
+            done,
+            f"  url: {info.url or '(none: the bot polls)'}",
+            f"  pending updates: {info.pending_update_count}",
+            f"  last error: {error}",
+        ]
+
+    try:
+        lines = asyncio.run(call())
+    except InvalidToken:
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN was rejected by the Bot API server: check it with @BotFather"
+        ) from None
+    except NetworkError as exc:
+        raise StartupError(
+            f"cannot reach the Bot API at {settings.base_url} ({exc.message})"
+        ) from None
+    except TelegramError as exc:
+        raise StartupError(f"Telegram refused: {exc.message}") from None
+    redactor = RedactingFilter((token, *(set_to[1:] if set_to else ())))
+    return redactor.redact("\n".join(lines))
+
+
+def cmd_set_webhook(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    token = settings.require_token()
+    url, secret = settings.require_webhook()
+    print(_webhook_call(settings, token, set_to=(url, secret)))
+    return 0
+
+
+def cmd_delete_webhook(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    print(_webhook_call(settings, settings.require_token(), set_to=None))
     return 0
 
 
@@ -304,6 +415,21 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the bot on Telegram (needs TELEGRAM_BOT_TOKEN)")
     run.set_defaults(func=cmd_run)
+    serve = sub.add_parser(
+        "serve",
+        help="run the bot in webhook mode: Telegram posts updates to TELEGRAM_WEBHOOK_URL "
+        "(needs TELEGRAM_WEBHOOK_SECRET); /healthz, /readyz and /metrics beside it",
+    )
+    serve.set_defaults(func=cmd_serve)
+    set_webhook = sub.add_parser(
+        "set-webhook",
+        help="tell Telegram to post updates to TELEGRAM_WEBHOOK_URL (pending ones are kept)",
+    )
+    set_webhook.set_defaults(func=cmd_set_webhook)
+    delete_webhook = sub.add_parser(
+        "delete-webhook", help="stop the webhook, to poll with `run` (pending updates are kept)"
+    )
+    delete_webhook.set_defaults(func=cmd_delete_webhook)
     console = sub.add_parser("console", help="try the bot in this terminal: no token, no network")
     console.add_argument(
         "--speed", type=float, help="multiply every duration's pace (10: a 30 s hold lasts 3 s)"

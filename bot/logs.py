@@ -7,9 +7,11 @@ token-shaped string and the configured token itself before anything is written.
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import traceback
+from datetime import UTC, datetime
 from types import TracebackType
 
 from bot.config import TOKEN_PATTERN
@@ -44,12 +46,43 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def setup_logging(level: str, secrets: tuple[str, ...] = ()) -> RedactingFilter:
-    """Log to stderr through the redacting filter; quiet httpx's per-request lines."""
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line, for a log collector: time (UTC, ISO 8601), level, logger,
+    message, and the traceback when there is one. Runs after the redacting filter, and redacts
+    once more what it writes."""
+
+    def __init__(self, redactor: RedactingFilter) -> None:
+        super().__init__()
+        self.redactor = redactor
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            line["exception"] = record.exc_text
+        if record.stack_info:
+            line["stack"] = record.stack_info
+        return self.redactor.redact(json.dumps(line, ensure_ascii=False))
+
+
+def setup_logging(
+    level: str, secrets: tuple[str, ...] = (), log_format: str = "text"
+) -> RedactingFilter:
+    """Log to stderr through the redacting filter, as text or JSON lines (`log_format`);
+    quiet httpx's per-request lines."""
     redactor = RedactingFilter(secrets, brief_network_errors=level != "DEBUG")
     handler = logging.StreamHandler()
     handler.addFilter(redactor)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter(redactor))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

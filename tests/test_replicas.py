@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import time as clock_time
 from typing import Any
 
+import httpx
 import pytest
 from telegram import Update
 
@@ -29,6 +30,7 @@ from bot.devtools.emulator import Event, FakeTelegram
 from bot.devtools.factory import emulated_bot
 from bot.storage.postgres import PostgresStore
 from bot.telegram.app import StretchBot
+from bot.telegram.webhook import SECRET_HEADER, Webhook
 
 SPEED = 10.0  # a 30 s hold lasts 3 s
 LEASE = 2.0  # seconds: a dead replica's chats are taken over this long after it died
@@ -236,3 +238,47 @@ async def test_a_redelivered_update_has_one_effect_on_any_replica(
     await replicas.process(raw, 0)
     disclaimers = [m for m in replicas.server.messages(53_001) if m.button_texts]
     assert len(disclaimers) == 1
+
+
+async def test_two_webhook_replicas_refuse_a_wrong_secret_and_apply_a_repeat_once(
+    content: Content, postgres: str
+) -> None:
+    """Telegram posts to a load balancer in front of two `serve` replicas: a post without the
+    secret is refused by either; the same update posted to both (a redelivery while the first
+    is still being handled) has one effect."""
+    secret = "replica_secret"
+    settings = Settings(
+        database=postgres,
+        replicas=2,
+        drain_seconds=0,
+        webhook_url="http://bot.test/telegram",
+        webhook_secret=secret,
+        _env_file=None,
+    )
+    server = FakeTelegram()
+    async with AsyncExitStack() as stack:
+        clients = []
+        for n in range(2):
+            store = PostgresStore(postgres, owner=f"webhook-{n}", lease_seconds=LEASE)
+            bot = await stack.enter_async_context(
+                emulated_bot(settings, content, server, store=store, webhook=True)
+            )
+            hook = Webhook(bot, path="/telegram", secret=secret)
+            transport = httpx.ASGITransport(hook.app)
+            clients.append(
+                await stack.enter_async_context(
+                    httpx.AsyncClient(transport=transport, base_url="http://bot.test")
+                )
+            )
+        update = server.user_sends(54_001, "/start")
+        for client in clients:
+            refused = await client.post("/telegram", json=update, headers={SECRET_HEADER: "no"})
+            assert refused.status_code == 403
+        assert server.texts(54_001) == []
+        answers = await asyncio.gather(
+            *(c.post("/telegram", json=update, headers={SECRET_HEADER: secret}) for c in clients)
+        )
+        assert [a.status_code for a in answers] == [200, 200]
+        shown = [m for m in server.messages(54_001) if m.button_texts]
+        assert len(shown) == 1  # the disclaimer, once
+        await server.aclose()

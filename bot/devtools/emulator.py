@@ -22,10 +22,12 @@ callback-data formats): it is a generic Telegram. It never sees or logs the bot 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any, Literal
 
+import httpx
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
@@ -53,6 +55,7 @@ from bot.devtools.records import (
     parse_html,
     redact,
 )
+from bot.devtools.webhooks import Push, WebhookSettings, post
 
 # The emulator's public surface: the server, and the records and spec it answers with.
 __all__ = [
@@ -63,8 +66,10 @@ __all__ = [
     "Event",
     "FakeTelegram",
     "Limits",
+    "Push",
     "SentMessage",
     "Throttled",
+    "WebhookSettings",
     "parse_html",
 ]
 
@@ -330,6 +335,82 @@ class FakeTelegram(BotMethods):
                     f"{[name for name, _ in self.calls[-10:]]}"
                 )
             await self._wait_change(remaining, seen)
+
+    # --- webhook pushes (bot.devtools.webhooks) -------------------------------------------
+
+    @property
+    def webhook_pushes(self) -> list[Push]:
+        """Every attempt to push an update to the webhook, oldest first."""
+        return list(self.webhook.pushes)
+
+    @property
+    def webhook_dropped(self) -> list[int]:
+        """The update_ids given up on after `max_attempts` failed pushes."""
+        return list(self.webhook.dropped)
+
+    async def webhook_idle(self, *, within: float = 5.0) -> None:
+        """Wait until every update is pushed (answered 2xx, or dropped) and none is in flight."""
+        await self.wait_until(
+            lambda: self.webhook.in_flight is None and not self._deliverable(), within=within
+        )
+
+    async def aclose(self) -> None:
+        """Stop pushing to the webhook (the server's end of a test or a session)."""
+        pusher, self._pusher = self._pusher, None
+        if pusher is not None and not pusher.done():
+            pusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pusher
+
+    def _start_pushing(self) -> None:
+        if self._pusher is None or self._pusher.done():
+            self._pusher = asyncio.get_running_loop().create_task(
+                self._push_all(), name="emulator-webhook-pushes"
+            )
+
+    async def _push_all(self) -> None:
+        """Push the queue's head until it is confirmed or dropped, then the next; while a
+        webhook is set."""
+        settings = self.webhook.settings
+        attempts: dict[int, int] = {}
+        async with httpx.AsyncClient(
+            transport=settings.transport, timeout=settings.timeout, follow_redirects=False
+        ) as client:
+            while True:
+                with self._lock:
+                    seen = self._version
+                    url, secret = self.webhook.url, self.webhook.secret
+                    if not url:
+                        return
+                    queue = self._deliverable()
+                    update: JSONDict | None = _copy(queue[0]) if queue else None
+                    if update is not None:
+                        self.webhook.in_flight = update["update_id"]
+                if update is None:
+                    await self._wait_change(1.0, seen)
+                    continue
+                update_id = update["update_id"]
+                attempt = attempts[update_id] = attempts.get(update_id, 0) + 1
+                try:
+                    status, error = await post(client, url, secret, update)
+                finally:
+                    with self._lock:
+                        self.webhook.in_flight = None
+                with self._lock:
+                    self.webhook.pushes.append(Push(update_id, attempt, status, error))
+                    if error is None or attempt >= settings.max_attempts:
+                        if error is not None:
+                            log.warning("webhook: update %s dropped: %s", update_id, error)
+                            self.webhook.dropped.append(update_id)
+                        self._queue = [u for u in self._queue if u["update_id"] != update_id]
+                        attempts.pop(update_id, None)
+                    if error is not None:
+                        self.webhook.last_error_date = self._date()
+                        self.webhook.last_error_message = error
+                self._notify()
+                if error is not None and attempt < settings.max_attempts:
+                    delay = settings.retry_delay * 2 ** (attempt - 1)
+                    await asyncio.sleep(min(delay, settings.max_delay))
 
     # --- HTTP entry point -----------------------------------------------------------------
 

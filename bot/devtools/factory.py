@@ -42,6 +42,7 @@ async def emulated_bot(
     draw_pictures_after: float = 5.0,
     poll_timeout: int = 1,
     poll_read_timeout: float = 5.0,
+    webhook: bool = False,
 ) -> AsyncIterator[StretchBot]:
     """The bot, started on `server`; stopped gracefully when the block ends.
 
@@ -51,8 +52,11 @@ async def emulated_bot(
     with getUpdates as on Telegram (the console), long polls of `poll_timeout` seconds with
     `poll_read_timeout` on top; otherwise updates are handed to `bot.app.process_update`
     directly. `rate_scale`
-    multiplies the rates the bot keeps to with `rate_limit` (see `StretchBot`).
+    multiplies the rates the bot keeps to with `rate_limit` (see `StretchBot`). `webhook`: the
+    Application has no Updater, as in `stretchbot serve` (bot.telegram.webhook), and runs
+    (`Application.start`) for the length of the block.
     """
+    assert not (polling and webhook), "a bot either polls or takes a webhook's posts"
     bot = StretchBot(
         settings,
         content,
@@ -66,6 +70,7 @@ async def emulated_bot(
         rate_limit=rate_limit,
         draw_pictures_after=draw_pictures_after,
         rate_scale=rate_scale,
+        webhook=webhook,
     )
     app = bot.app
     await app.initialize()
@@ -82,11 +87,15 @@ async def emulated_bot(
                     error_callback=lambda exc: _polling_failed(app, exc),
                 )
                 await app.start()
+            if webhook:
+                await app.start()
             try:
                 yield bot
             finally:
                 if polling and app.updater is not None:
                     await app.updater.stop()
+                    await app.stop()
+                if webhook:
                     await app.stop()
         finally:
             await bot.shutdown()

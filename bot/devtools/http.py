@@ -48,6 +48,7 @@ class HttpFront:
         return self
 
     async def stop(self) -> None:
+        await self.server.aclose()
         if self._listener is not None:
             self._listener.close()
             for task in list(self._connections):
@@ -102,6 +103,7 @@ class HttpFront:
             400: "Bad Request",
             403: "Forbidden",
             404: "Not Found",
+            409: "Conflict",
             429: "Too Many Requests",
         }.get(status, "Error")
         writer.write(

@@ -31,25 +31,50 @@ class BotMethods(ServerState):
     """Bot API methods, answered as Telegram answers them."""
 
     def _m_deleteWebhook(self, params: JSONDict, files: JSONDict) -> bool:
-        self.webhook_url = ""
+        self.webhook.url = ""
+        self.webhook.secret = None
         if _truthy(params.get("drop_pending_updates")):
             self._queue.clear()
+        # No _notify(): tests time their steps on what wakes waiters; a push waiting for
+        # updates sees the webhook gone within a second (bot.devtools.emulator._push_all).
         return True
 
     def _m_setWebhook(self, params: JSONDict, files: JSONDict) -> bool:
-        self.webhook_url = str(params.get("url", ""))
+        secret = params.get("secret_token")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
+            raise _bad("secret token contains unallowed characters")
+        url = str(params.get("url", ""))
+        self.webhook.url = url
+        self.webhook.secret = None if secret is None else str(secret)
+        allowed = _obj(params.get("allowed_updates"))
+        if isinstance(allowed, list):
+            self._allowed_updates = set(allowed) or None
         if _truthy(params.get("drop_pending_updates")):
             self._queue.clear()
         self._poll_generation += 1
         self._notify()
+        if url:
+            self._start_pushing()
         return True
 
     def _m_getWebhookInfo(self, params: JSONDict, files: JSONDict) -> JSONDict:
-        return {
+        info: JSONDict = {
             "url": self.webhook_url,
             "has_custom_certificate": False,
             "pending_update_count": len(self._queue),
         }
+        if self.webhook.url and self.webhook.last_error_date is not None:
+            info["last_error_date"] = self.webhook.last_error_date
+            info["last_error_message"] = self.webhook.last_error_message
+        if self.webhook.url:
+            info["max_connections"] = 40
+        if self.webhook.url and self._allowed_updates is not None:
+            info["allowed_updates"] = sorted(self._allowed_updates)
+        return info
+
+    def _start_pushing(self) -> None:
+        """Defined by the server (emulator.py): start the pushes to the webhook."""
+        raise NotImplementedError
 
     def _m_getMe(self, params: JSONDict, files: JSONDict) -> JSONDict:
         return {

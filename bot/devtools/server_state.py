@@ -36,6 +36,7 @@ from bot.devtools.records import (
     _UserMessage,
     parse_html,
 )
+from bot.devtools.webhooks import WebhookState
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,9 @@ class ServerState:
         self.chat_actions: list[tuple[int, str]] = []
         # Every call answered with 429 while limits are in force (an injected one included).
         self.throttled: list[Throttled] = []
-        self.webhook_url = ""
+        # The webhook set with setWebhook, how it is pushed to, and every push (webhooks.py).
+        self.webhook = WebhookState()
+        self._pusher: asyncio.Task[None] | None = None
         self._lock = threading.RLock()
         self._flood: FloodControl | None = None
         self.limits = limits
@@ -109,6 +112,11 @@ class ServerState:
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
         self._poll_generation = 0
         self._version = 0
+
+    @property
+    def webhook_url(self) -> str:
+        """The webhook's URL; "" when none is set (the bot polls)."""
+        return self.webhook.url
 
     # --- limits -----------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from bot.core.recurrence import late_policy, next_due
 from bot.core.reminder_types import Reminder, ReminderChat
 from bot.core.reminders import ReminderSetup, latest_due
+from bot.metrics import Metrics
 from bot.runtime.clock import Clock
 from bot.runtime.runner import ChatUnreachable, OutboxUnavailable, Runner
 
@@ -36,9 +37,16 @@ class Delivery:
     """The timer source of reminders (see bot.runtime.timers), on wall time (`clock`)."""
 
     def __init__(
-        self, runner: Runner, setup: ReminderSetup, clock: Clock, *, grace_minutes: float
+        self,
+        runner: Runner,
+        setup: ReminderSetup,
+        clock: Clock,
+        *,
+        grace_minutes: float,
+        metrics: Metrics | None = None,
     ) -> None:
         self.runner = runner
+        self.metrics = metrics or Metrics()
         self.setup = setup
         self.clock = clock
         self.store = runner.store
@@ -94,6 +102,7 @@ class Delivery:
             return
         if send_for is None:
             return
+        self.metrics.late("reminder", now - send_for.timestamp())
         message = self.setup.message(chat, reminder, now)
         try:
             async with self.runner.locked(chat_id):

@@ -11,6 +11,7 @@ import logging
 from dataclasses import replace
 
 from bot.core.events import Wake
+from bot.metrics import Metrics
 from bot.runtime.conversations import RoutineConversation
 from bot.runtime.runner import Runner
 from bot.storage import Due, StoreUnavailable
@@ -28,10 +29,13 @@ WAKE_CONCURRENCY = 32
 class RoutineTimers:
     """The timer source of the routine (see bot.runtime.timers)."""
 
-    def __init__(self, runner: Runner, routine: RoutineConversation) -> None:
+    def __init__(
+        self, runner: Runner, routine: RoutineConversation, metrics: Metrics | None = None
+    ) -> None:
         self.runner = runner
         self.routine = routine
         self.chats = runner.store.chats
+        self.metrics = metrics or Metrics()
 
     async def next_at(self) -> float | None:
         return await self.chats.next_wake(self.runner.clock.now())
@@ -47,6 +51,7 @@ class RoutineTimers:
                     if item.at is None:  # only effects of an earlier step wait to be shown
                         await self.runner.deliver(item.chat_id)
                         return
+                    self.metrics.late("routine", self.runner.clock.now() - item.at)
                     await self.runner.handle(self.routine, item.chat_id, Wake(item.at))
                 except StoreUnavailable as exc:  # one line, not a traceback a second
                     log.warning("timer of chat %s waits for the database: %s", item.chat_id, exc)

@@ -144,6 +144,7 @@ class PostgresStore:
         self._held: set[int] = set()
         self.taken_over = 0  # claims of chats whose lease another replica had let run out
         self.claimed = 0  # chats with a timer due, and reminders, claimed by this process
+        self._on_claims: list[Callable[[int, int], None]] = []
         self.chats = PostgresChats(self)
         self.reminders = PostgresReminders(self)
         self.safety_log = PostgresSafetyLog(self)
@@ -428,6 +429,15 @@ class PostgresStore:
                 log.warning("listening for timer changes failed (%s); again in 1 s", exc)
                 await asyncio.sleep(1.0)
 
+    def on_claims(self, callback: Callable[[int, int], None]) -> None:
+        self._on_claims.append(callback)
+
+    def _claimed(self, claimed: int, taken_over: int) -> None:
+        self.claimed += claimed
+        self.taken_over += taken_over
+        for callback in self._on_claims:
+            callback(claimed, taken_over)
+
     def _tell_listeners(self) -> None:
         for callback in self._listeners:
             callback()
@@ -628,10 +638,10 @@ class PostgresChats:
             },
         )
         self._store._held.update(int(r[0]) for r in rows)
-        self._store.claimed += len(rows)
         taken = [r for r in rows if r[3] is not None and r[3] != self._store.owner]
+        if rows:
+            self._store._claimed(len(rows), len(taken))
         if taken:
-            self._store.taken_over += len(taken)
             log.info("took over %d chats from replicas whose leases ran out", len(taken))
         rows.sort(key=lambda r: min(x for x in (r[1], r[2]) if x is not None))
         return [
@@ -756,7 +766,8 @@ class PostgresReminders:
                 "seconds": self._store.lease_seconds,
             },
         )
-        self._store.claimed += len(rows)
+        if rows:
+            self._store._claimed(len(rows), 0)
         rows.sort(key=lambda r: (min(x for x in (r[3], r[4], r[5]) if x is not None), r[0]))
         return [(int(r[7]), _reminder(r)) for r in rows]
 

@@ -202,12 +202,13 @@ class Store(Protocol):
         """Call `callback` when another process moved a timer (PostgreSQL's LISTEN/NOTIFY)."""
         ...
 
-    def timers_moved(self) -> None:
-        """Tell the other processes that a timer moved (coalesced; never waits)."""
+    def on_claims(self, callback: Callable[[int, int], None]) -> None:
+        """Call `callback(claimed, taken_over)` after each claim of due work: how many chats or
+        reminders were claimed, and how many of them another replica had let go (metrics)."""
         ...
 
-    async def ping(self) -> None:
-        """A trivial query: raise StoreUnavailable when the database does not answer."""
+    def timers_moved(self) -> None:
+        """Tell the other processes that a timer moved (coalesced; never waits)."""
         ...
 
     def write(self) -> AbstractAsyncContextManager[None]:
@@ -216,3 +217,6 @@ class Store(Protocol):
 
     async def open(self) -> None: ...
     async def close(self) -> None: ...
+    async def ping(self) -> None:
+        """A trivial query (readiness): returns when the database answers, raises otherwise."""
+        ...

@@ -307,11 +307,11 @@ class SqliteStore:
     def on_timers_moved(self, callback: Callable[[], None]) -> None:
         """Nobody else moves this database's timers."""
 
+    def on_claims(self, callback: Callable[[int, int], None]) -> None:
+        """No claims: one process takes what is due."""
+
     def timers_moved(self) -> None:
         """Nobody else to tell."""
-
-    async def ping(self) -> None:
-        self.one("SELECT 1")
 
     async def forget(self, chat_id: int) -> None:
         """Everything stored about a chat, gone in one transaction."""
@@ -324,6 +324,10 @@ class SqliteStore:
         for (chat_id,) in rows:
             await self.forget(int(chat_id))
         return len(rows)
+
+    async def ping(self) -> None:
+        """`SELECT 1` on the reader: RuntimeError when closed, StoreUnavailable when locked."""
+        self.one("SELECT 1")
 
     async def close(self) -> None:
         if self._checkpoint is not None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
 from telegram import Update
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.ext import Application, ApplicationBuilder
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.config import Settings
@@ -15,6 +16,7 @@ from bot.core.content import Content
 from bot.core.plan import compile_plan
 from bot.core.reminders import ReminderSetup
 from bot.core.routine import Routine
+from bot.metrics import Metrics
 from bot.runtime.clock import Clock, SystemClock, steady
 from bot.runtime.conversations import ReminderConversation, RoutineConversation
 from bot.runtime.delivery import Delivery
@@ -23,8 +25,9 @@ from bot.runtime.housekeeping import Housekeeping
 from bot.runtime.runner import Runner
 from bot.runtime.timers import TimerLoop, TimerSource
 from bot.storage import Store, is_postgres, open_store
+from bot.telegram import outcome
 from bot.telegram.handlers import Handlers
-from bot.telegram.outbox import TelegramOutbox
+from bot.telegram.outbox import CountingRateLimiter, TelegramOutbox
 from bot.telegram.photos import Photos
 from bot.telegram.polling import READ_TIMEOUT, WatchedPolling
 from bot.telegram.scheduler import CHAT_RATE, RATE, SHED_AFTER, SendScheduler
@@ -38,6 +41,30 @@ CONCURRENT_UPDATES = 64
 
 def _store_options(settings: Settings) -> dict[str, object]:
     return {"lease_seconds": settings.lease_seconds} if is_postgres(settings.database) else {}
+
+
+class CountedApplication(Application):  # type: ignore[type-arg]
+    """python-telegram-bot's Application, counting how each update ended (bot.metrics).
+
+    The outcome lives in a context variable for the length of `process_update`; webhook mode
+    sets its own first, to read it afterwards (bot.telegram.outcome)."""
+
+    def __init__(self, *, metrics: Metrics, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.metrics = metrics
+
+    async def process_update(self, update: object) -> None:
+        result = outcome.active()
+        token = None
+        if result is None:
+            result = outcome.UpdateOutcome()
+            token = outcome.begin(result)
+        try:
+            await super().process_update(update)
+        finally:
+            if token is not None:
+                outcome.end(token)
+            self.metrics.update(result.label)
 
 
 class StretchBot:
@@ -58,10 +85,18 @@ class StretchBot:
         rate_limit: bool = True,
         draw_pictures_after: float = 5.0,
         rate_scale: float = 1.0,
+        webhook: bool = False,
+        metrics: Metrics | None = None,
     ) -> None:
         """`rate_scale` multiplies the rates the bot keeps to (for an emulated Telegram whose
-        limits are scaled the same, to keep a benchmark short); 1 on Telegram."""
+        limits are scaled the same, to keep a benchmark short); 1 on Telegram. `webhook`:
+        updates come from Telegram's posts (bot.telegram.webhook), so the Application has no
+        Updater and never polls. `metrics`: what the bot counts (its own registry by default).
+        """
         self.settings = settings
+        self.webhook = webhook
+        self.metrics = metrics or Metrics()
+        self.webhook_set_to: str | None = None  # polling refused: the webhook Telegram has
         self.content = content
         # Wall time for reminders; steady time (monotonic within this process) for the
         # routine's durations, so a wall clock set mid-hold neither freezes nor skips it. A
@@ -89,11 +124,15 @@ class StretchBot:
             # updates keep their order: the runner's per-chat lock is first come, first served,
             # and nothing before it waits.
             .concurrent_updates(CONCURRENT_UPDATES)
+            .application_class(CountedApplication, {"metrics": self.metrics})
         )
         if rate_limit:
             # Keeps bursts under Telegram's limits and retries a 429 after its retry_after.
-            limiter = AIORateLimiter(
-                overall_time_period=1 / rate_scale, group_time_period=60 / rate_scale, max_retries=3
+            limiter = CountingRateLimiter(
+                self.metrics,
+                overall_time_period=1 / rate_scale,
+                group_time_period=60 / rate_scale,
+                max_retries=3,
             )
             builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]
         if request is not None:
@@ -103,7 +142,8 @@ class StretchBot:
         self.polling = WatchedPolling(
             get_updates_request or HTTPXRequest(connection_pool_size=1, read_timeout=READ_TIMEOUT)
         )
-        builder = builder.get_updates_request(self.polling)
+        # Webhook mode has no Updater: updates arrive by `process_update` (bot.telegram.webhook).
+        builder = builder.updater(None) if webhook else builder.get_updates_request(self.polling)
         self.app: Application = builder.build()  # type: ignore[type-arg]
 
         self.routine = Routine(content, compile_plan(content, settings.speed))
@@ -125,7 +165,10 @@ class StretchBot:
         )
         self.photos = Photos(content, self.store.media, self.clock)
         self._drawing: asyncio.Task[None] | None = None
-        outbox = TelegramOutbox(self.app, self.scheduler, self.photos)
+        # With the rate limiter, it counts the 429s (it waits them out before the outbox sees one).
+        outbox = TelegramOutbox(
+            self.app, self.scheduler, self.photos, self.metrics, count_429=not rate_limit
+        )
         self.runner = Runner(self.store, self.steady_clock, outbox)
         self.reminders = ReminderConversation(setup, self.store, self.clock)
         self.conversation = RoutineConversation(
@@ -145,9 +188,13 @@ class StretchBot:
         self.handlers.register(self.app)
         # Timers live in the database: the routine's (holds, rests) and the reminders, each
         # with a loop of its own so a burst of reminders never delays a hold.
-        holds = RoutineTimers(self.runner, self.conversation)
+        holds = RoutineTimers(self.runner, self.conversation, self.metrics)
         delivery = Delivery(
-            self.runner, setup, self.clock, grace_minutes=settings.reminder_grace_minutes
+            self.runner,
+            setup,
+            self.clock,
+            grace_minutes=settings.reminder_grace_minutes,
+            metrics=self.metrics,
         )
         housekeeping = Housekeeping(self.store, self.clock, settings.inactive_days)
         self.timers = TimerLoop(
@@ -159,6 +206,7 @@ class StretchBot:
             ],
         )
         self.runner.timers_changed = self._timers_changed
+        self.store.on_claims(self.metrics.claimed)
         self.runner.countdown_shown = self.conversation.countdown_shown
         self.runner.chat_gone = self.conversation.chat_gone
 
@@ -168,6 +216,13 @@ class StretchBot:
         self.store.timers_moved()
 
     async def _post_init(self, app: Application) -> None:  # type: ignore[type-arg]
+        # python-telegram-bot's polling would delete a webhook without a word, and with it
+        # the webhook deployment's updates: polling stops here instead (`stretchbot run`).
+        info = await app.bot.get_webhook_info()
+        if info.url:
+            self.webhook_set_to = info.url
+            app.stop_running()
+            return
         await self.startup()
 
     async def _post_stop(self, app: Application) -> None:  # type: ignore[type-arg]

@@ -24,6 +24,7 @@ from bot.core.content import Content
 from bot.runtime.clock import Clock
 from bot.runtime.runner import CURRENT_UPDATE, UpdateMark
 from bot.storage import AlreadySeen, ChatStore
+from bot.telegram import outcome
 
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
@@ -48,6 +49,7 @@ class Duplicates:
         CURRENT_UPDATE.set(None)
         if update.update_id in self._seen:
             log.info("update %s delivered again; dropped", update.update_id)
+            outcome.current().duplicate = True
             raise ApplicationHandlerStop
         self._seen[update.update_id] = None
         if len(self._seen) > REMEMBERED_UPDATES:
@@ -57,6 +59,7 @@ class Duplicates:
             return
         if await self.chats.seen(chat.id, update.update_id):
             log.info("update %s of chat %s was handled before; dropped", update.update_id, chat.id)
+            outcome.current().duplicate = True
             raise ApplicationHandlerStop
         CURRENT_UPDATE.set(UpdateMark(chat.id, update.update_id))
 
@@ -70,6 +73,11 @@ class Duplicates:
         with contextlib.suppress(AlreadySeen):
             await self.chats.see_update(mark.chat_id, mark.update_id, self.clock.now())
         mark.noted = True
+
+    def forget(self, update_id: int) -> None:
+        """An update whose step failed for a passing reason (the database away) and that
+        Telegram is asked to send again: its next delivery is handled, not dropped."""
+        self._seen.pop(update_id, None)
 
 
 class FloodGuard:

@@ -53,7 +53,8 @@ from bot.core.reminder_types import (
 )
 from bot.runtime.conversations import ReminderConversation, RoutineConversation
 from bot.runtime.runner import CURRENT_UPDATE, Runner, Shown
-from bot.storage import ChatSettings
+from bot.storage import ChatSettings, StoreUnavailable
+from bot.telegram import outcome
 from bot.telegram.guards import Duplicates, FloodGuard
 from bot.telegram.keyboards import keyboard
 from bot.telegram.outbox import TelegramOutbox
@@ -85,13 +86,14 @@ class Handlers:
         self.content = content
         self.chats = runner.store.chats
         self.data = data
+        self.duplicates = Duplicates(runner.store.chats, runner.clock)
+        self.webhook_conflict = False  # getUpdates refused: a webhook is set for this bot
 
     def register(self, app: Application) -> None:  # type: ignore[type-arg]
         """Order matters: the private-chat guard runs first, in its own group."""
         # Group -1: the bot coaches one person at a time; groups get a pointer to a private chat.
         # Group -3: the same update delivered twice is dropped. Group -2: a flood gets one notice.
-        duplicates = Duplicates(self.chats, self.runner.clock)
-        app.add_handler(TypeHandler(Update, duplicates), group=-3)
+        app.add_handler(TypeHandler(Update, self.duplicates), group=-3)
         app.add_handler(TypeHandler(Update, FloodGuard(self.content, self.runner.clock)), group=-2)
         app.add_handler(TypeHandler(Update, self.guard_private_chat), group=-1)
         # Blocked / unblocked by the user: stop or resume sending to them.
@@ -120,7 +122,7 @@ class Handlers:
         # Anything else a user sends (text, stickers, photos, unknown commands).
         app.add_handler(MessageHandler(filters.UpdateType.MESSAGE, self.unexpected))
         # Last, after whichever handler took it: an update no step noted is noted as seen.
-        app.add_handler(TypeHandler(Update, duplicates.handled), group=1)
+        app.add_handler(TypeHandler(Update, self.duplicates.handled), group=1)
         app.add_error_handler(self.on_error)
 
     async def set_commands(self, app: Application) -> None:  # type: ignore[type-arg]
@@ -343,7 +345,12 @@ class Handlers:
             mark.failed = True  # not noted as seen: Telegram's next copy runs it again
         if isinstance(context.error, Conflict):
             # Another process polls with the same token: two would take turns losing updates.
-            log.error("another instance is polling with this token; stopping")
+            # Or a webhook is set (`stretchbot serve`'s): getUpdates is refused until it goes.
+            if "webhook" in context.error.message.lower():
+                log.error("a webhook is set for this bot, so polling is refused; stopping")
+                self.webhook_conflict = True
+            else:
+                log.error("another instance is polling with this token; stopping")
             self.conflict = True
             context.application.stop_running()
             return
@@ -351,6 +358,14 @@ class Handlers:
             # getUpdates failed: python-telegram-bot tries again by itself, with a back-off.
             log.warning("polling for updates failed (%s); trying again", context.error)
             return
+        result = outcome.current()
+        result.failed = True
+        if isinstance(context.error, StoreUnavailable):
+            result.transient = True
+            if result.redelivered:
+                # Nothing of the step was stored; Telegram sends the update again (webhook).
+                log.warning("update not handled, the database is unavailable: %s", context.error)
+                return
         log.error("error while handling an update", exc_info=context.error)
         if isinstance(update, Update) and update.effective_chat is not None:
             texts = self.content.texts(_locale(update))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 from telegram.error import (
@@ -20,9 +20,10 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
-from telegram.ext import Application
+from telegram.ext import AIORateLimiter, Application
 
 from bot.core.callbacks import Button
+from bot.metrics import Metrics
 from bot.runtime.runner import ChatUnreachable, OutboxUnavailable
 from bot.telegram.keyboards import keyboard
 from bot.telegram.photos import Photos
@@ -38,7 +39,11 @@ RETRY_PAUSES = (0.5, 2.0)
 
 
 async def _patiently(
-    call: Callable[..., Awaitable[T]], *args: Any, once: bool = False, **kwargs: Any
+    call: Callable[..., Awaitable[T]],
+    *args: Any,
+    once: bool = False,
+    metrics: Metrics | None = None,
+    **kwargs: Any,
 ) -> T:
     """Call the Bot API, retrying passing failures; classify what is left for the runner.
 
@@ -55,10 +60,38 @@ async def _patiently(
                 raise OutboxUnavailable(exc.message, maybe_delivered=True) from exc
             await asyncio.sleep(pause)
         except (NetworkError, RetryAfter) as exc:
+            if isinstance(exc, RetryAfter) and metrics is not None:
+                metrics.too_many_requests.inc()
             if pause is None:
                 raise OutboxUnavailable(exc.message) from exc
             await asyncio.sleep(pause)
     raise AssertionError("unreachable")
+
+
+class CountingRateLimiter(AIORateLimiter):
+    """python-telegram-bot's AIORateLimiter, counting every 429 it waits out (`metrics`)."""
+
+    def __init__(self, metrics: Metrics, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.metrics = metrics
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, Any]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> Any:
+        async def counted(*a: Any, **k: Any) -> Any:
+            try:
+                return await callback(*a, **k)
+            except RetryAfter:
+                self.metrics.too_many_requests.inc()
+                raise
+
+        return await super().process_request(counted, args, kwargs, endpoint, data, rate_limit_args)
 
 
 class TelegramOutbox:
@@ -69,9 +102,16 @@ class TelegramOutbox:
         app: Application,  # type: ignore[type-arg]
         scheduler: SendScheduler | None = None,
         photos: Photos | None = None,
+        metrics: Metrics | None = None,
+        *,
+        count_429: bool = True,
     ) -> None:
+        """`count_429`: count the 429s seen here; False when a CountingRateLimiter counts them
+        (it retries them before they reach the outbox)."""
         self.app = app
         self.photos = photos
+        self.metrics = metrics or Metrics()
+        self._429_metrics = self.metrics if count_429 else None
         # With Telegram's limits in force, sends take turns by priority (None: no limit).
         self.scheduler = scheduler
 
@@ -101,10 +141,16 @@ class TelegramOutbox:
                     text,
                     reply_markup=markup,
                     once=True,
+                    metrics=self._429_metrics,
                 )
             else:
                 message = await _patiently(
-                    self.app.bot.send_message, chat_id, text, reply_markup=markup, once=True
+                    self.app.bot.send_message,
+                    chat_id,
+                    text,
+                    reply_markup=markup,
+                    once=True,
+                    metrics=self._429_metrics,
                 )
         except Forbidden as exc:
             raise ChatUnreachable(str(exc)) from exc
@@ -112,6 +158,7 @@ class TelegramOutbox:
             if "chat not found" in exc.message.lower():
                 raise ChatUnreachable(str(exc)) from exc
             raise
+        self.metrics.messages_sent.inc()
         return int(message.message_id)
 
     async def edit(
@@ -133,6 +180,7 @@ class TelegramOutbox:
                 chat_id=chat_id,
                 message_id=message_id,
                 reply_markup=keyboard(buttons),
+                metrics=self._429_metrics,
             )
         except Forbidden as exc:
             raise ChatUnreachable(str(exc)) from exc
