@@ -17,7 +17,10 @@ limits off: what is measured is the claiming, not Telegram's 30 messages a secon
   loops cancelled mid-step, its leases not given back, its connections dropped) 1 s into the
   holds. Every hold must still be released once, by the replica left, and none begun again. It
   reports how late the releases came against their schedule (the takeover's cost), against
-  the lease time.
+  the lease time (5 s here; 15 s by default).
+- `takeover_mid_step`: the same, the dead replica holding the lease of every chat as it died
+  (each in the middle of a step): the worst case, where the other waits for the leases to run
+  out.
 
 The last line is one JSON object with every figure.
 """
@@ -171,7 +174,12 @@ async def reminders_scenario(url: str, content: Content, count: int) -> Figures:
     }
 
 
-async def takeover_scenario(url: str, content: Content, users: int) -> Figures:
+async def takeover_scenario(
+    url: str, content: Content, users: int, *, mid_step: bool = False
+) -> Figures:
+    """`mid_step`: the replica dies holding the lease of every chat (in the middle of a step of
+    each: the worst case, where the other must wait for the leases to run out). Otherwise it
+    dies where it happens to be, which is mostly between steps, holding none."""
     await empty(url)
     en = content.texts("en")
     server = FakeTelegram()
@@ -216,7 +224,7 @@ async def takeover_scenario(url: str, content: Content, users: int) -> Figures:
             await process(server.user_taps(chat, en.buttons.start_hold), n)
         await asyncio.sleep(1.0)
         killed_at = time.time()
-        await kill(bots[0])
+        await kill(bots[0], holding=chats if mid_step else [])
         await until(lambda: len(released) >= users, killed_at + hold + 4 * LEASE + 30)
         survivor = bots[1].store
         taken_over = survivor.taken_over if isinstance(survivor, PostgresStore) else 0
@@ -239,8 +247,9 @@ async def until(done: Any, deadline: float) -> None:
         await asyncio.sleep(0.05)
 
 
-async def kill(bot: StretchBot) -> None:
-    """The replica's process dies: loops stop mid-step, leases are kept, connections drop."""
+async def kill(bot: StretchBot, holding: list[int]) -> None:
+    """The replica's process dies: loops stop mid-step, leases are kept, connections drop.
+    `holding`: chats whose lease it held at that moment, in the middle of a step."""
     tasks = list(bot.timers._tasks)
     for task in tasks:
         task.cancel()
@@ -248,6 +257,8 @@ async def kill(bot: StretchBot) -> None:
     bot.timers._tasks = []
     store = bot.store
     assert isinstance(store, PostgresStore)
+    for chat in holding:
+        await store._take(chat)
     for loop in (store._renewer, store._listener, store._announce):
         if loop is not None:
             loop.cancel()
@@ -266,6 +277,9 @@ async def main(quick: bool) -> None:
             "claims": await claims_scenario(url, 2_000 if quick else 10_000),
             "reminders": await reminders_scenario(url, content, 2_000 if quick else 10_000),
             "takeover": await takeover_scenario(url, content, 40 if quick else 100),
+            "takeover_mid_step": await takeover_scenario(
+                url, content, 40 if quick else 100, mid_step=True
+            ),
         }
     print(
         f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, {'quick' if quick else 'full'} "
