@@ -79,9 +79,9 @@ class Replicas:
         await self.process(self.server.user_taps(chat, en.safety.buttons.none_of_these))
         await self.process(self.server.user_taps(chat, en.buttons.warm))
 
-    async def kill(self, replica: int) -> None:
+    async def kill(self, replica: int, holding: list[int] | None = None) -> None:
         """The replica's process dies: its loops stop mid-step, its leases are not given back,
-        its connections drop."""
+        its connections drop. `holding`: chats it held at that moment, mid-step."""
         bot = self.bots[replica]
         bot.killed = True  # type: ignore[attr-defined]
         tasks = list(bot.timers._tasks)
@@ -91,6 +91,8 @@ class Replicas:
         bot.timers._tasks = []
         store = bot.store
         assert isinstance(store, PostgresStore)
+        for chat in holding or []:
+            await store._take(chat)
         for loop in (store._renewer, store._listener, store._announce):
             if loop is not None:
                 loop.cancel()
@@ -188,9 +190,13 @@ async def test_two_replicas_send_1000_due_reminders_each_once(
     assert all(claims(bot) > 0 for bot in replicas.bots)  # both sent reminders
 
 
+@pytest.mark.parametrize("mid_step", [False, True], ids=["between-steps", "holding-every-chat"])
 async def test_a_replica_killed_mid_hold_has_its_chats_continued_by_the_other(
-    replicas: Replicas, content: Content
+    replicas: Replicas, content: Content, mid_step: bool
 ) -> None:
+    """Killed between steps (it holds no lease), or in the middle of a step of every chat (the
+    other waits for the leases to run out): every hold is released once, within the lease
+    time, and none begins again."""
     await replicas.start(2)
     en = content.texts("en")
     chats = list(range(52_001, 52_041))
@@ -206,7 +212,7 @@ async def test_a_replica_killed_mid_hold_has_its_chats_continued_by_the_other(
         "every hold started",
     )
     killed_at = time.monotonic()
-    await replicas.kill(0)
+    await replicas.kill(0, holding=chats if mid_step else None)
     rest = en.hold.finished
     late = en.hold.ended_late.split("{", 1)[0]
     released: dict[int, float] = {}
