@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bot.storage import StoreUnavailable
 from bot.telegram import outbox
 from tests.support.harness import CHAT, Harness
 
@@ -450,3 +451,29 @@ async def test_a_sixth_reminder_by_buttons_is_refused_at_once(h: Harness) -> Non
     await h.send("/remind")
     assert h.last().text.startswith("You already have 5 reminders")
     assert h.last().buttons == []
+
+
+async def test_a_chat_that_cannot_be_had_at_the_due_time_gets_its_reminder_a_minute_later(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chat's lease cannot be taken when the reminder is due (the database away, the chat
+    held by another replica for too long): not lost, tried again a minute later, sent once."""
+    await h.send("/remind 06:30")
+    await h.advance(29 * 60)
+    assert h.bot is not None
+    store = h.bot.store
+    real_lease = store.lease
+    refusals = [1]
+
+    def lease(chat_id: int) -> Any:
+        if refusals and refusals.pop():
+            raise StoreUnavailable("chat held by another replica")
+        return real_lease(chat_id)
+
+    monkeypatch.setattr(store, "lease", lease)
+    await h.advance(60)
+    assert reminders_sent(h) == 0
+    await h.advance(60)
+    assert reminders_sent(h) == 1 and utc(h) == "2026-03-27T06:31+00:00"
+    await h.advance(3600)
+    assert reminders_sent(h) == 1

@@ -230,8 +230,27 @@ async def test_a_replica_that_lost_its_lease_cannot_overwrite_newer_state(
             async with a.write():
                 await a.safety_log.record(1, 3.0, Record("screening", "no"))
                 await a.chats.save(1, ChatState(consent_version="stale"), 3.0)
+        with pytest.raises(LeaseLost):  # a step that writes no chat row is fenced too
+            async with a.write():
+                await a.safety_log.record(1, 3.0, Record("screening", "yes"))
     assert (await b.chats.load(1)).consent_version == "new"
-    assert await b.safety_log.of_chat(1) == []  # the stale step's record went with it
+    assert await b.safety_log.of_chat(1) == []  # the stale steps' records went with them
+
+
+async def test_a_timer_set_under_a_lease_is_looked_at_when_the_lease_is_given_back(
+    replicas: tuple[PostgresStore, PostgresStore],
+) -> None:
+    """While a chat is held its timer counts from the lease's end; giving the lease back says
+    so, or a get-ready count set by a tap would wait for the whole lease."""
+    a, b = replicas
+    assert HOLD is not None
+    woken = asyncio.Event()
+    b.on_timers_moved(woken.set)
+    await asyncio.sleep(0.2)  # b listens
+    async with a.lease(1):
+        await a.chats.save(1, ChatState(routine=replace(HOLD, wake_at=10.0)), 0.0)
+        woken.clear()
+    await asyncio.wait_for(woken.wait(), 2)
 
 
 async def test_due_timers_and_reminders_are_claimed_by_one_replica_each(

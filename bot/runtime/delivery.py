@@ -19,6 +19,7 @@ from bot.core.reminders import ReminderSetup, latest_due
 from bot.metrics import Metrics
 from bot.runtime.clock import Clock
 from bot.runtime.runner import ChatUnreachable, OutboxUnavailable, Runner
+from bot.storage import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -114,14 +115,14 @@ class Delivery:
         except ChatUnreachable:
             log.info("chat %s is unreachable; its reminders pause", chat_id)
             await self.store.chats.set_active(chat_id, False, now)
-        except OutboxUnavailable:
+        except (OutboxUnavailable, StoreUnavailable) as exc:
+            # Telegram away, or the chat could not be had (the database away, the chat held
+            # by another replica for too long): not sent, so tried again within the grace.
             retry_at = now + RETRY_SECONDS
             if late_policy(send_for, _at(retry_at), self.grace) == "send":
-                log.warning("reminder %s: Telegram unavailable; trying again", reminder.id)
+                log.warning("reminder %s not sent (%s); trying again", reminder.id, exc)
                 retry = replace(after, retry_at=retry_at, retry_of=send_for.timestamp())
                 await self.store.reminders.update(after, retry)
                 self.runner.timers_changed()
             else:
-                log.warning(
-                    "reminder %s: Telegram unavailable past its grace; dropped", reminder.id
-                )
+                log.warning("reminder %s not sent past its grace (%s); dropped", reminder.id, exc)

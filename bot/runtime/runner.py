@@ -195,7 +195,7 @@ class Runner:
         """Apply an event to one conversation of a chat; return what the press should show."""
         mark = current_update(chat_id)
         if mark is not None and mark.duplicate:
-            return Shown()
+            return Shown(keep_buttons=True)
         try:
             async with self.locked(chat_id):
                 shown, follow_ups = await self._handle(conversation, chat_id, event, locale, mark)
@@ -245,7 +245,7 @@ class Runner:
             assert mark is not None
             log.info("update %s of chat %s was handled before; dropped", mark.update_id, chat_id)
             mark.duplicate = True
-            return Shown(), []
+            return Shown(keep_buttons=True), []  # the first copy decided about the buttons
         if mark is not None:
             mark.noted = True
         if moved:

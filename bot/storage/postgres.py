@@ -78,8 +78,6 @@ CHANNEL = "stretchbot_timers"
 # How long a lease lasts unless renewed (real seconds): a dead replica's chats are taken over
 # this long after it died, at the latest.
 LEASE_SECONDS = 15.0
-# How long a step waits for a chat another replica holds before it gives up (StoreUnavailable).
-LEASE_WAIT = 2 * LEASE_SECONDS + 5
 
 # Reminders, and chats with a timer due, claimed at once by one replica.
 CLAIM_BATCH = 200
@@ -100,6 +98,14 @@ class _Held:
     chat_id: int
     token: int
     task: asyncio.Task[Any] | None
+
+
+def _held_any(store: PostgresStore) -> _Held | None:
+    """The lease this task holds on one of `store`'s chats, if any."""
+    held = _LEASE.get()
+    if held is None or held.store != id(store) or held.task is not asyncio.current_task():
+        return None
+    return held
 
 
 def _held(store: PostgresStore, chat_id: int) -> _Held | None:
@@ -257,10 +263,13 @@ class PostgresStore:
             return
         if self._pool is None:
             raise RuntimeError("the store is not open")
+        held = _held_any(self)
         try:
             async with self._pool.connection() as connection, connection.transaction():
                 token = _TX.set(connection)
                 try:
+                    if held is not None:
+                        await self._fence(connection, held)
                     yield
                 finally:
                     _TX.reset(token)
@@ -268,6 +277,19 @@ class PostgresStore:
             raise StoreUnavailable(f"{self.where}: no connection ({exc})") from exc
         except psycopg.OperationalError as exc:
             raise StoreUnavailable(f"{self.where}: {exc}") from exc
+
+    async def _fence(self, connection: psycopg.AsyncConnection[Row], held: _Held) -> None:
+        """The first statement of a step's transaction under a lease: the lease must still be
+        this one's, and its row stays locked until the commit, so nobody takes it meanwhile.
+        Every write of the step (safety log, history, reminders) is then fenced, not only the
+        chat row's."""
+        cur = await connection.execute(
+            "SELECT 1 FROM chats WHERE chat_id = %s AND lease_owner = %s AND lease_token = %s "
+            "FOR UPDATE",
+            (held.chat_id, self.owner, held.token),
+        )
+        if await cur.fetchone() is None:
+            raise LeaseLost(f"chat {held.chat_id}: another replica holds it now")
 
     async def ping(self) -> None:
         await self.one("SELECT 1")
@@ -351,17 +373,24 @@ class PostgresStore:
             _LEASE.reset(token)
             self._held.discard(chat_id)
             with contextlib.suppress(StoreUnavailable):
-                await self._execute(
+                row = await self.one(
                     "UPDATE chats SET lease_owner = NULL, lease_until = NULL "
-                    "WHERE chat_id = %s AND lease_owner = %s AND lease_token = %s",
+                    "WHERE chat_id = %s AND lease_owner = %s AND lease_token = %s "
+                    "RETURNING LEAST(wake_at, pending_at)",
                     (chat_id, self.owner, lease),
                 )
+                if row is not None and row[0] is not None:
+                    # Loops that looked while the chat was held wait for the lease's end:
+                    # its timer may be sooner (a get-ready count set by a tap).
+                    self._tell_listeners()
+                    self.timers_moved()
 
     async def _take(self, chat_id: int) -> int:
         """Take the chat's lease: at once when free, run out or ours (a chat this process
         claimed), else wait for it (a little longer each time)."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + LEASE_WAIT
+        # Long enough for a dead holder's lease to run out; then StoreUnavailable.
+        deadline = loop.time() + 2 * self.lease_seconds + 5
         pause = 0.005
         while True:
             row = await self.one(
@@ -389,19 +418,34 @@ class PostgresStore:
     async def _renew(self) -> None:
         """Every third of the lease time, renew the leases of the chats this process holds or
         claimed. (A reminder's claim is not renewed: it only guards the moment between the claim
-        and the conditional update that moves the reminder on, which alone decides who sends.)"""
+        and the conditional update that moves the reminder on, which alone decides who sends.)
+
+        The renewals have a connection of their own: in a burst the pool's connections are all
+        busy, and a renewal waiting for one could let leases run out mid-step."""
+        connection: psycopg.AsyncConnection[Row] | None = None
         while True:
             await asyncio.sleep(self.lease_seconds / 3)
             if not self._held:
                 continue
             try:
-                await self._execute(
+                if connection is None or connection.closed:
+                    connection = await psycopg.AsyncConnection.connect(
+                        self.url, autocommit=True, connect_timeout=5
+                    )
+                await connection.execute(
                     f"UPDATE chats SET lease_until = {DB_NOW} + %(seconds)s "
                     "WHERE lease_owner = %(me)s AND chat_id = ANY(%(chats)s)",
                     {"me": self.owner, "seconds": self.lease_seconds, "chats": list(self._held)},
                 )
+            except asyncio.CancelledError:
+                if connection is not None:
+                    await connection.close()
+                raise
             except Exception as exc:
                 log.warning("could not renew this replica's leases: %s", exc)
+                if connection is not None:
+                    await connection.close()
+                connection = None
 
     async def release_all(self) -> None:
         """Give back every lease and claim of this process (at shutdown), so another replica
