@@ -164,7 +164,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     settings, content = _settings_and_content(args)
     token = settings.require_token()
-    setup_logging(settings.log_level, secrets=(token,), log_format=settings.log_format)
+    setup_logging(
+        settings.log_level,
+        secrets=(token, *settings.database_secrets()),
+        log_format=settings.log_format,
+    )
     _prepare(settings)
     try:
         bot = StretchBot(settings, content, token=token)
@@ -213,7 +217,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings, content = _settings_and_content(args)
     token = settings.require_token()
     _, secret = settings.require_webhook()
-    setup_logging(settings.log_level, secrets=(token, secret), log_format=settings.log_format)
+    setup_logging(
+        settings.log_level,
+        secrets=(token, secret, *settings.database_secrets()),
+        log_format=settings.log_format,
+    )
     _prepare(settings)
     try:
         bot = StretchBot(settings, content, token=token, webhook=True)

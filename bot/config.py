@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -175,6 +175,13 @@ class Settings(BaseSettings):
                 "(see .env.example); or poll with: stretchbot run"
             )
         return self.webhook_url, self.webhook_secret.get_secret_value()
+
+    def database_secrets(self) -> tuple[str, ...]:
+        """The password in a postgresql:// setting, for the logs to redact."""
+        if "://" not in self.database:
+            return ()
+        password = urlsplit(self.database).password
+        return (unquote(password),) if password else ()
 
     def require_token(self) -> str:
         if self.bot_token is None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.config import Settings
 from bot.devtools.emulator import FakeTelegram
 from bot.devtools.factory import EMULATOR_TOKEN as TOKEN
 from bot.devtools.http import HttpFront
@@ -208,3 +209,13 @@ def test_log_lines_and_tracebacks_are_redacted(capfd: pytest.CaptureFixture[str]
     assert TOKEN not in err
     assert f"https://api.telegram.org/bot{REDACTED}/getMe" in err
     assert f"RuntimeError: The token `{REDACTED}` was rejected" in err
+
+
+def test_the_database_password_never_reaches_the_log(capfd: pytest.CaptureFixture[str]) -> None:
+    """A postgresql:// setting's password is redacted like the token, wherever it shows."""
+    settings = Settings(database="postgresql://bot:s3cr%40t-pw@db:5432/stretch", _env_file=None)
+    setup_logging("INFO", secrets=(TOKEN, *settings.database_secrets()))
+    logging.getLogger("psycopg.pool").warning("connecting with password s3cr@t-pw failed")
+    err = capfd.readouterr().err
+    logging.getLogger().handlers.clear()
+    assert "s3cr@t-pw" not in err and REDACTED in err
