@@ -48,6 +48,7 @@ from bot.core.times import EVERY_DAY, format_days_key
 from bot.devtools.emulator import Event, FakeTelegram
 from bot.devtools.factory import emulated_bot
 from bot.devtools.postgres import LocalPostgres
+from bot.devtools.replicas import kill
 from bot.storage.postgres import PostgresStore
 from bot.telegram.app import StretchBot
 
@@ -245,27 +246,6 @@ async def until(done: Any, deadline: float) -> None:
     """Look every 50 ms until `done()` or the wall clock passes `deadline`."""
     while not done() and time.time() < deadline:  # noqa: ASYNC110 (a figure, not an event)
         await asyncio.sleep(0.05)
-
-
-async def kill(bot: StretchBot, holding: list[int]) -> None:
-    """The replica's process dies: loops stop mid-step, leases are kept, connections drop.
-    `holding`: chats whose lease it held at that moment, in the middle of a step."""
-    tasks = list(bot.timers._tasks)
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    bot.timers._tasks = []
-    store = bot.store
-    assert isinstance(store, PostgresStore)
-    for chat in holding:
-        await store._take(chat)
-    for loop in (store._renewer, store._listener, store._announce):
-        if loop is not None:
-            loop.cancel()
-    store._renewer = store._listener = store._announce = None
-    if store._pool is not None:
-        await store._pool.close()
-        store._pool = None
 
 
 async def main(quick: bool) -> None:

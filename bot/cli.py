@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -157,9 +158,27 @@ def _settings_and_content(args: argparse.Namespace) -> tuple[Settings, Content]:
     return settings, content
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+@contextlib.contextmanager
+def _bot_api_errors(settings: Settings) -> Iterator[None]:
+    """A token the Bot API server refuses, or a server out of reach: one line each
+    (python-telegram-bot's message quotes the token; ours does not)."""
     from telegram.error import InvalidToken, NetworkError
 
+    try:
+        yield
+    except InvalidToken:
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN was rejected by the Bot API server: check it with @BotFather "
+            "(/token) and that TELEGRAM_BASE_URL points at the right server"
+        ) from None
+    except NetworkError as exc:
+        raise StartupError(
+            f"cannot reach the Bot API at {settings.base_url} ({exc.message}): "
+            "check the network, or TELEGRAM_BASE_URL"
+        ) from None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
     from bot.telegram.app import StretchBot
 
     settings, content = _settings_and_content(args)
@@ -170,7 +189,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         log_format=settings.log_format,
     )
     _prepare(settings)
-    try:
+    with _bot_api_errors(settings):
         bot = StretchBot(settings, content, token=token)
         bot.run_polling()
         if bot.webhook_set_to is not None or bot.handlers.webhook_conflict:
@@ -184,17 +203,6 @@ def cmd_run(args: argparse.Namespace) -> int:
                 "another instance of the bot is polling with this token (Telegram answered 409 "
                 "Conflict): stopped, so the two do not fight over updates; run only one"
             )
-    except InvalidToken:
-        # python-telegram-bot's message quotes the token; ours does not.
-        raise ConfigError(
-            "TELEGRAM_BOT_TOKEN was rejected by the Bot API server: check it with @BotFather "
-            "(/token) and that TELEGRAM_BASE_URL points at the right server"
-        ) from None
-    except NetworkError as exc:
-        raise StartupError(
-            f"cannot reach the Bot API at {settings.base_url} ({exc.message}): "
-            "check the network, or TELEGRAM_BASE_URL"
-        ) from None
     return 0
 
 
@@ -209,8 +217,6 @@ def _prepare(settings: Settings) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from telegram.error import InvalidToken, NetworkError
-
     from bot.telegram.app import StretchBot
     from bot.telegram.webhook import serve
 
@@ -224,26 +230,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
     _prepare(settings)
     try:
-        bot = StretchBot(settings, content, token=token, webhook=True)
-        asyncio.run(
-            serve(
-                bot,
-                host=settings.listen_host,
-                port=settings.listen_port,
-                path=settings.webhook_path,
-                secret=secret,
+        with _bot_api_errors(settings):
+            bot = StretchBot(settings, content, token=token, webhook=True)
+            asyncio.run(
+                serve(
+                    bot,
+                    host=settings.listen_host,
+                    port=settings.listen_port,
+                    path=settings.webhook_path,
+                    secret=secret,
+                )
             )
-        )
-    except InvalidToken:
-        raise ConfigError(
-            "TELEGRAM_BOT_TOKEN was rejected by the Bot API server: check it with @BotFather "
-            "(/token) and that TELEGRAM_BASE_URL points at the right server"
-        ) from None
-    except NetworkError as exc:
-        raise StartupError(
-            f"cannot reach the Bot API at {settings.base_url} ({exc.message}): "
-            "check the network, or TELEGRAM_BASE_URL"
-        ) from None
     except OSError as exc:
         raise StartupError(f"STRETCHBOT_LISTEN={settings.listen}: {exc}") from None
     return 0

@@ -28,6 +28,7 @@ from bot.core.reminder_types import Draft, Reminder
 from bot.core.times import EVERY_DAY
 from bot.devtools.emulator import Event, FakeTelegram
 from bot.devtools.factory import emulated_bot
+from bot.devtools.replicas import kill
 from bot.storage.postgres import PostgresStore
 from bot.telegram.app import StretchBot
 from bot.telegram.webhook import SECRET_HEADER, Webhook
@@ -63,7 +64,7 @@ class Replicas:
     async def process(self, raw: dict[str, Any], replica: int | None = None) -> None:
         """The load balancer: each update to the next live replica, in turn."""
         if replica is None:
-            live = [b for b in self.bots if b.store is not None and not getattr(b, "killed", False)]
+            live = [b for b in self.bots if not b.killed]
             bot = live[self.turn % len(live)]
             self.turn += 1
         else:
@@ -80,26 +81,7 @@ class Replicas:
         await self.process(self.server.user_taps(chat, en.buttons.warm))
 
     async def kill(self, replica: int, holding: list[int] | None = None) -> None:
-        """The replica's process dies: its loops stop mid-step, its leases are not given back,
-        its connections drop. `holding`: chats it held at that moment, mid-step."""
-        bot = self.bots[replica]
-        bot.killed = True  # type: ignore[attr-defined]
-        tasks = list(bot.timers._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        bot.timers._tasks = []
-        store = bot.store
-        assert isinstance(store, PostgresStore)
-        for chat in holding or []:
-            await store._take(chat)
-        for loop in (store._renewer, store._listener, store._announce):
-            if loop is not None:
-                loop.cancel()
-        store._renewer = store._listener = store._announce = None
-        assert store._pool is not None
-        await store._pool.close()
-        store._pool = None
+        await kill(self.bots[replica], holding)
 
 
 @pytest.fixture

@@ -8,13 +8,17 @@ read by that format's rules. Renaming a field means a new version number and a r
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, fields
+from datetime import time
 from typing import Any
 
-from bot.core.reminder_types import Draft
+from bot.core.events import History
+from bot.core.reminder_types import Draft, Reminder
 from bot.core.safety import Safety, StopMark
-from bot.core.state import PainMark, Phase, Prefs, Progress, RoutineState
-from bot.storage.protocols import Pending
+from bot.core.state import ChatState, PainMark, Phase, Prefs, Progress, RoutineState
+from bot.core.times import parse_days_key
+from bot.storage.protocols import Pending, RoutineRecord
 
 # The versions written now; a document without "v" is version 1 (the first release wrote none).
 ROUTINE_FORMAT = 1
@@ -152,3 +156,66 @@ def load_progress(raw: str | None) -> Progress:
         ),
         advised_at=data.get("advised_at"),
     )
+
+
+# --- rows, as every store reads them (the SQL differs; what a row means does not) ----------
+
+# The columns of a chat's state, in the order `chat_state` reads them.
+CHAT_STATE_COLUMNS = (
+    "locale, consent_version, consent_at, declined_at, routine, safety, reminders_paused, "
+    "timezone, last_press, prefs, progress"
+)
+# The columns of a reminder, in the order `reminder_from_row` reads them.
+REMINDER_COLUMNS = "id, local_time, days, next_due, snooze_at, retry_at, retry_of"
+# The columns of a routine of the history, in the order `routine_record` reads them.
+ROUTINE_COLUMNS = "begun_at, ended_at, outcome, holds, pain_before, pain_after"
+
+
+def chat_state(row: Sequence[Any] | None) -> ChatState:
+    """A chat's state from its CHAT_STATE_COLUMNS (no row: a chat never seen)."""
+    if row is None:
+        return ChatState()
+    return ChatState(
+        locale=row[0],
+        consent_version=row[1],
+        consent_at=row[2],
+        declined_at=row[3],
+        routine=load_routine(row[4]),
+        safety=load_safety(row[5]),
+        reminders_paused=bool(row[6]),
+        timezone=row[7],
+        last_press=row[8],
+        prefs=load_prefs(row[9]),
+        progress=load_progress(row[10]),
+    )
+
+
+def reminder_from_row(row: Sequence[Any]) -> Reminder:
+    """A reminder from its REMINDER_COLUMNS."""
+    hh, mm = str(row[1]).split(":")
+    return Reminder(
+        id=int(row[0]),
+        local_time=time(int(hh), int(mm)),
+        days=parse_days_key(str(row[2])),
+        next_due=float(row[3]),
+        snooze_at=None if row[4] is None else float(row[4]),
+        retry_at=None if row[5] is None else float(row[5]),
+        retry_of=None if row[6] is None else float(row[6]),
+    )
+
+
+def routine_record(row: Sequence[Any]) -> RoutineRecord:
+    """A routine of the history from its ROUTINE_COLUMNS."""
+    return RoutineRecord(
+        float(row[0]),
+        None if row[1] is None else float(row[1]),
+        row[2],
+        tuple((int(i), int(s)) for i, s in json.loads(row[3] or "[]")),
+        row[4],
+        row[5],
+    )
+
+
+def dump_holds(history: History) -> str:
+    """What an ended routine held: [[stretch, seconds], ...]."""
+    return json.dumps([list(h) for h in history.holds])

@@ -45,7 +45,12 @@ from bot.core.reminder_types import Draft, Reminder
 from bot.core.state import ChatState
 from bot.core.times import format_days_key
 from bot.storage.codec import (
+    CHAT_STATE_COLUMNS,
+    REMINDER_COLUMNS,
+    ROUTINE_COLUMNS,
+    chat_state,
     dump_draft,
+    dump_holds,
     dump_pending,
     dump_prefs,
     dump_progress,
@@ -53,10 +58,8 @@ from bot.storage.codec import (
     dump_safety,
     load_draft,
     load_pending,
-    load_prefs,
-    load_progress,
-    load_routine,
-    load_safety,
+    reminder_from_row,
+    routine_record,
 )
 from bot.storage.protocols import (
     AlreadySeen,
@@ -67,7 +70,7 @@ from bot.storage.protocols import (
     RoutineRecord,
     StoreUnavailable,
 )
-from bot.storage.sqlite import _reminder, migrations, statements
+from bot.storage.sqlite import migrations, statements
 
 log = logging.getLogger(__name__)
 
@@ -558,26 +561,9 @@ class PostgresChats:
 
     async def load(self, chat_id: int) -> ChatState:
         row = await self._store.one(
-            "SELECT locale, consent_version, consent_at, declined_at, routine, safety, "
-            "reminders_paused, timezone, last_press, prefs, progress FROM chats "
-            "WHERE chat_id = %s",
-            (chat_id,),
+            f"SELECT {CHAT_STATE_COLUMNS} FROM chats WHERE chat_id = %s", (chat_id,)
         )
-        if row is None:
-            return ChatState()
-        return ChatState(
-            locale=row[0],
-            consent_version=row[1],
-            consent_at=row[2],
-            declined_at=row[3],
-            routine=load_routine(row[4]),
-            safety=load_safety(row[5]),
-            reminders_paused=bool(row[6]),
-            timezone=row[7],
-            last_press=row[8],
-            prefs=load_prefs(row[9]),
-            progress=load_progress(row[10]),
-        )
+        return chat_state(row)
 
     async def save(self, chat_id: int, state: ChatState, now: float) -> None:
         await self._write_row(
@@ -749,11 +735,10 @@ class PostgresReminders:
 
     async def of_chat(self, chat_id: int) -> tuple[Reminder, ...]:
         rows = await self._store.all(
-            "SELECT id, local_time, days, next_due, snooze_at, retry_at, retry_of "
-            "FROM reminders WHERE chat_id = %s ORDER BY local_time, id",
+            f"SELECT {REMINDER_COLUMNS} FROM reminders WHERE chat_id = %s ORDER BY local_time, id",
             (chat_id,),
         )
-        return tuple(_reminder(r) for r in rows)
+        return tuple(reminder_from_row(r) for r in rows)
 
     async def add(self, chat_id: int, reminder: Reminder, now: float) -> int:
         async with self._store.write():
@@ -824,7 +809,7 @@ class PostgresReminders:
         if rows:
             self._store._claimed(len(rows), 0)
         rows.sort(key=lambda r: (min(x for x in (r[3], r[4], r[5]) if x is not None), r[0]))
-        return [(int(r[7]), _reminder(r)) for r in rows]
+        return [(int(r[7]), reminder_from_row(r)) for r in rows]
 
     async def next_due_at(self) -> float | None:
         """The earliest reminder no replica has claimed (a claim that runs out is found by the
@@ -894,7 +879,7 @@ class PostgresHistory:
                 (history.pain, *key),
             )
         elif history.kind == "ended":
-            holds = json.dumps([list(h) for h in history.holds])
+            holds = dump_holds(history)
             await self._store._execute(
                 "UPDATE routines SET ended_at = %s, outcome = %s, holds = %s "
                 "WHERE chat_id = %s AND begun_at = %s",
@@ -903,21 +888,11 @@ class PostgresHistory:
 
     async def routines(self, chat_id: int, since: float = 0.0) -> list[RoutineRecord]:
         rows = await self._store.all(
-            "SELECT begun_at, ended_at, outcome, holds, pain_before, pain_after FROM routines "
+            f"SELECT {ROUTINE_COLUMNS} FROM routines "
             "WHERE chat_id = %s AND begun_at >= %s ORDER BY begun_at",
             (chat_id, since),
         )
-        return [
-            RoutineRecord(
-                float(r[0]),
-                None if r[1] is None else float(r[1]),
-                r[2],
-                tuple((int(i), int(s)) for i, s in json.loads(r[3] or "[]")),
-                r[4],
-                r[5],
-            )
-            for r in rows
-        ]
+        return [routine_record(r) for r in rows]
 
     async def add_rest_day(self, chat_id: int, day: str) -> None:
         await self._store._execute(

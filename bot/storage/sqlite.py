@@ -20,14 +20,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from datetime import time
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -35,9 +33,14 @@ from typing import Any
 from bot.core.events import History, Record
 from bot.core.reminder_types import Draft, Reminder
 from bot.core.state import ChatState
-from bot.core.times import format_days_key, parse_days_key
+from bot.core.times import format_days_key
 from bot.storage.codec import (
+    CHAT_STATE_COLUMNS,
+    REMINDER_COLUMNS,
+    ROUTINE_COLUMNS,
+    chat_state,
     dump_draft,
+    dump_holds,
     dump_pending,
     dump_prefs,
     dump_progress,
@@ -45,10 +48,8 @@ from bot.storage.codec import (
     dump_safety,
     load_draft,
     load_pending,
-    load_prefs,
-    load_progress,
-    load_routine,
-    load_safety,
+    reminder_from_row,
+    routine_record,
 )
 from bot.storage.protocols import (
     AlreadySeen,
@@ -355,26 +356,9 @@ class SqliteChats:
 
     async def load(self, chat_id: int) -> ChatState:
         row = self._store.one(
-            "SELECT locale, consent_version, consent_at, declined_at, routine, safety, "
-            "reminders_paused, timezone, last_press, prefs, progress FROM chats "
-            "WHERE chat_id = ?",
-            (chat_id,),
+            f"SELECT {CHAT_STATE_COLUMNS} FROM chats WHERE chat_id = ?", (chat_id,)
         )
-        if row is None:
-            return ChatState()
-        return ChatState(
-            locale=row[0],
-            consent_version=row[1],
-            consent_at=row[2],
-            declined_at=row[3],
-            routine=load_routine(row[4]),
-            safety=load_safety(row[5]),
-            reminders_paused=bool(row[6]),
-            timezone=row[7],
-            last_press=row[8],
-            prefs=load_prefs(row[9]),
-            progress=load_progress(row[10]),
-        )
+        return chat_state(row)
 
     async def save(self, chat_id: int, state: ChatState, now: float) -> None:
         await self._store.statement(
@@ -495,20 +479,6 @@ class SqliteChats:
         return None if row is None or row[0] is None else float(row[0])
 
 
-def _reminder(row: Sequence[Any]) -> Reminder:
-    """A reminders row (id, local_time, days, next_due, snooze_at, retry_at, retry_of)."""
-    hh, mm = str(row[1]).split(":")
-    return Reminder(
-        id=int(row[0]),
-        local_time=time(int(hh), int(mm)),
-        days=parse_days_key(str(row[2])),
-        next_due=float(row[3]),
-        snooze_at=None if row[4] is None else float(row[4]),
-        retry_at=None if row[5] is None else float(row[5]),
-        retry_of=None if row[6] is None else float(row[6]),
-    )
-
-
 class SqliteReminders:
     """Daily reminders: a local time and weekdays, the next due time in UTC, snooze and retry."""
 
@@ -517,11 +487,10 @@ class SqliteReminders:
 
     async def of_chat(self, chat_id: int) -> tuple[Reminder, ...]:
         rows = self._store.all(
-            "SELECT id, local_time, days, next_due, snooze_at, retry_at, retry_of "
-            "FROM reminders WHERE chat_id = ? ORDER BY local_time, id",
+            f"SELECT {REMINDER_COLUMNS} FROM reminders WHERE chat_id = ? ORDER BY local_time, id",
             (chat_id,),
         )
-        return tuple(_reminder(r) for r in rows)
+        return tuple(reminder_from_row(r) for r in rows)
 
     async def add(self, chat_id: int, reminder: Reminder, now: float) -> int:
         async with self._store.write():
@@ -577,7 +546,7 @@ class SqliteReminders:
             "COALESCE(r.retry_at, r.next_due)), r.id LIMIT ?",
             (now, now, now, limit),
         )
-        return [(int(r[7]), _reminder(r)) for r in rows]
+        return [(int(r[7]), reminder_from_row(r)) for r in rows]
 
     async def next_due_at(self) -> float | None:
         row = self._store.one(
@@ -651,7 +620,7 @@ class SqliteHistory:
                 (history.pain, *key),
             )
         elif history.kind == "ended":
-            holds = json.dumps([list(h) for h in history.holds])
+            holds = dump_holds(history)
             await self._store.statement(
                 "UPDATE routines SET ended_at = ?, outcome = ?, holds = ? "
                 "WHERE chat_id = ? AND begun_at = ?",
@@ -660,21 +629,11 @@ class SqliteHistory:
 
     async def routines(self, chat_id: int, since: float = 0.0) -> list[RoutineRecord]:
         rows = self._store.all(
-            "SELECT begun_at, ended_at, outcome, holds, pain_before, pain_after FROM routines "
+            f"SELECT {ROUTINE_COLUMNS} FROM routines "
             "WHERE chat_id = ? AND begun_at >= ? ORDER BY begun_at",
             (chat_id, since),
         )
-        return [
-            RoutineRecord(
-                float(r[0]),
-                None if r[1] is None else float(r[1]),
-                r[2],
-                tuple((int(i), int(s)) for i, s in json.loads(r[3] or "[]")),
-                r[4],
-                r[5],
-            )
-            for r in rows
-        ]
+        return [routine_record(r) for r in rows]
 
     async def add_rest_day(self, chat_id: int, day: str) -> None:
         await self._store.statement(

@@ -109,6 +109,7 @@ class StretchBot:
         rate_scale /= settings.replicas
         self.run_timers = run_timers
         self.draw_pictures_after = draw_pictures_after  # seconds after start-up
+        self.killed = False  # a test's or benchmark's replica that died (bot.devtools.replicas)
 
         builder = (
             ApplicationBuilder()
