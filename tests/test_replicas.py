@@ -9,12 +9,15 @@ gives each update to one of them. Holds are shortened by the speed setting.
 from __future__ import annotations
 
 import asyncio
+import signal
+import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import time as clock_time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,11 +30,14 @@ from bot.core.plan import compile_plan
 from bot.core.reminder_types import Draft, Reminder
 from bot.core.times import EVERY_DAY
 from bot.devtools.emulator import Event, FakeTelegram
+from bot.devtools.factory import EMULATOR_TOKEN as TOKEN
 from bot.devtools.factory import emulated_bot
+from bot.devtools.http import HttpFront
 from bot.devtools.replicas import kill
 from bot.storage.postgres import PostgresStore
 from bot.telegram.app import StretchBot
 from bot.telegram.webhook import SECRET_HEADER, Webhook
+from tests.test_webhook import cli, environment, free_port
 
 SPEED = 10.0  # a 30 s hold lasts 3 s
 LEASE = 2.0  # seconds: a dead replica's chats are taken over this long after it died
@@ -270,3 +276,134 @@ async def test_two_webhook_replicas_refuse_a_wrong_secret_and_apply_a_repeat_onc
         shown = [m for m in server.messages(54_001) if m.button_texts]
         assert len(shown) == 1  # the disclaimer, once
         await server.aclose()
+
+
+async def test_two_serve_processes_one_killed_the_other_carries_its_hold_on(
+    tmp_path: Path, shipped_content: Content, postgres: str
+) -> None:
+    """Two real `stretchbot serve` processes on one PostgreSQL and the emulated Telegram over
+    HTTP. The user's updates are pushed to the first; it is killed (SIGKILL) in the middle of a
+    hold. The second, which ran timers all along, releases the hold once, within the lease,
+    and takes the user's next tap once the webhook points at it."""
+    en = shipped_content.texts("en")
+    front = await HttpFront(FakeTelegram()).start()
+    server = front.server
+    server.webhook.settings.retry_delay = 0.1
+    ports = [free_port(), free_port()]
+    common = {
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_BASE_URL": front.base_url,
+        "TELEGRAM_WEBHOOK_SECRET": "two_processes",
+        "STRETCHBOT_DATABASE": postgres,
+        "STRETCHBOT_REPLICAS": "2",
+        "STRETCHBOT_LEASE_SECONDS": "2",
+        "STRETCHBOT_SPEED": "10",
+        "STRETCHBOT_DRAIN_SECONDS": "0",
+    }
+
+    def env(n: int) -> dict[str, str]:
+        return {
+            **common,
+            "TELEGRAM_WEBHOOK_URL": f"http://127.0.0.1:{ports[n]}/telegram",
+            "STRETCHBOT_LISTEN": f"127.0.0.1:{ports[n]}",
+        }
+
+    processes: list[asyncio.subprocess.Process] = []
+    chat = 55_001
+    await to_the_first_card(shipped_content, postgres, server, chat)
+    try:
+        for n in range(2):
+            processes.append(
+                await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    "-m",
+                    "bot",
+                    "serve",
+                    cwd=tmp_path,
+                    env=environment(tmp_path, **env(n)),
+                    stdout=asyncio.subprocess.DEVNULL,
+                    stderr=asyncio.subprocess.DEVNULL,
+                )
+            )
+        async with httpx.AsyncClient() as client:
+            for port in ports:
+                await wait_for_ready(client, port)
+        assert (await cli(tmp_path, "set-webhook", **env(0)))[0] == 0
+
+        tapped = [0]  # the message last tapped: the next tap is on a newer one
+
+        def offered(label: str) -> bool:
+            messages = server.messages(chat)
+            last = messages[-1] if messages else None
+            return last is not None and last.message_id > tapped[0] and label in last.button_texts
+
+        async def tap(label: str) -> None:
+            await server.wait_until(lambda: offered(label), within=15)
+            tapped[0] = server.last(chat).message_id
+            server.user_taps(chat, label, message_id=tapped[0])
+
+        tapped[0] = server.last(chat).message_id - 1  # the card, shown before the processes
+        await tap(en.buttons.start_hold)
+        countdown = en.hold.countdown.split("{", 1)[0]
+        await server.wait_until(
+            lambda: any(m.text.startswith(countdown) for m in server.messages(chat)), within=15
+        )
+        processes[0].kill()  # in the middle of the 3 s hold
+        await processes[0].wait()
+        release = (en.hold.finished, en.hold.ended_late.split("{", 1)[0])
+        await server.wait_until(
+            lambda: any(m.text.startswith(release) for m in server.messages(chat)), within=15
+        )
+        texts = server.texts(chat)
+        assert sum(t.startswith(countdown) for t in texts) == 1  # not begun again
+        assert sum(t.startswith(release) for t in texts) == 1
+        # Telegram is pointed at the one left; the user's next tap is its.
+        assert (await cli(tmp_path, "set-webhook", **env(1)))[0] == 0
+        await tap(en.buttons.start_hold)  # the next side's card, from the one left
+        await server.wait_until(
+            lambda: sum(m.text.startswith(countdown) for m in server.messages(chat)) == 2,
+            within=15,
+        )
+        assert server.protocol_errors == []
+    finally:
+        for process in processes:
+            if process.returncode is None:
+                process.send_signal(signal.SIGTERM)
+                await asyncio.wait_for(process.wait(), timeout=30)
+        await front.stop()
+    assert processes[1].returncode == 0
+
+
+async def to_the_first_card(
+    content: Content, postgres: str, server: FakeTelegram, chat: int
+) -> None:
+    """The user through consent, the safety check and the warm-up check, in this process with
+    no pacing (these steps are not what is tested, and at Telegram's one message a second per
+    chat they would take half a minute)."""
+    en = content.texts("en")
+    settings = Settings(database=postgres, _env_file=None)
+    async with emulated_bot(settings, content, server, run_timers=False) as bot:
+
+        async def process(raw: dict[str, Any]) -> None:
+            await asyncio.create_task(bot.app.process_update(Update.de_json(raw, bot.app.bot)))
+
+        await process(server.user_sends(chat, "/start"))
+        await process(server.user_taps(chat, en.buttons.accept))
+        for _ in content.routine.safety.questions:
+            await process(server.user_taps(chat, en.safety.buttons.no))
+        await process(server.user_taps(chat, en.safety.buttons.none_of_these))
+        if en.progress.skip in server.last(chat).button_texts:  # the pain question
+            await process(server.user_taps(chat, en.progress.skip))
+        await process(server.user_taps(chat, en.buttons.warm))
+    assert en.buttons.start_hold in server.last(chat).button_texts
+
+
+async def wait_for_ready(client: httpx.AsyncClient, port: int) -> None:
+    for _ in range(300):
+        try:
+            if (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"serve on {port} never became ready")

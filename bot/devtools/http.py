@@ -3,7 +3,8 @@
 Point `TELEGRAM_BASE_URL` at it (http://127.0.0.1:PORT/bot) and the bot talks to it through
 python-telegram-bot's ordinary HTTP client, exactly as it would to Telegram: a test of the whole
 process (polling, signals, logging) with no network. Form, JSON and query parameters are
-accepted; file uploads are not (the bot sends none). Knows nothing of the stretching bot.
+accepted, and uploads (multipart/form-data: a picture, an export). Knows nothing of the
+stretching bot.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import asyncio
 import contextlib
 import json
 from dataclasses import dataclass, field
+from email import policy
+from email.parser import BytesParser
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -19,7 +22,8 @@ from telegram.error import NetworkError
 
 from bot.devtools.emulator import FakeTelegram
 
-MAX_BODY = 1 << 20
+# Telegram takes photos up to 10 MB.
+MAX_BODY = 10 << 20
 
 
 @dataclass
@@ -28,6 +32,7 @@ class _Params:
 
     parameters: dict[str, Any] = field(default_factory=dict)
     contains_files: bool = False
+    multipart_data: dict[str, tuple[str, bytes, str]] = field(default_factory=dict)
 
 
 class HttpFront:
@@ -92,11 +97,14 @@ class HttpFront:
             params.update(json.loads(body))
         elif kind == "application/x-www-form-urlencoded":
             params.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        files: dict[str, tuple[str, bytes, str]] = {}
+        if kind == "multipart/form-data":  # an upload (sendPhoto, sendDocument)
+            files = _multipart(headers["content-type"], body, params)
         http_method = "POST" if method in ("POST", "GET") else method
         status, payload = await self.server.handle(
             url.path,
             http_method,
-            _Params(params),  # type: ignore[arg-type]
+            _Params(params, bool(files), files),  # type: ignore[arg-type]
         )
         reason = {
             200: "OK",
@@ -113,3 +121,25 @@ class HttpFront:
         )
         await writer.drain()
         return headers.get("connection", "").lower() != "close"
+
+
+def _multipart(
+    content_type: str, body: bytes, params: dict[str, Any]
+) -> dict[str, tuple[str, bytes, str]]:
+    """The parts of a multipart/form-data body: fields into `params`, files returned by part
+    name as python-telegram-bot's RequestData has them (file name, bytes, MIME type)."""
+    message = BytesParser(policy=policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode("latin-1") + body
+    )
+    files: dict[str, tuple[str, bytes, str]] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        content = part.get_payload(decode=True)
+        if not isinstance(name, str) or not isinstance(content, bytes):
+            continue
+        filename = part.get_filename()
+        if filename is None:
+            params[name] = content.decode("utf-8")
+        else:
+            files[name] = (filename, content, part.get_content_type())
+    return files

@@ -82,6 +82,14 @@ CHANNEL = "stretchbot_timers"
 # this long after it died, at the latest.
 LEASE_SECONDS = 15.0
 
+# No statement of the bot waits for ever: a lock held too long (another program's transaction,
+# a stuck session) is an error after 10 s (StoreUnavailable: the step is tried again), a
+# statement is cancelled after 30 s, and a session idle inside a transaction for a minute is
+# ended by the server, so its locks go.
+SESSION_OPTIONS = (
+    "-c lock_timeout=10000 -c statement_timeout=30000 -c idle_in_transaction_session_timeout=60000"
+)
+
 # Reminders, and chats with a timer due, claimed at once by one replica.
 CLAIM_BATCH = 200
 CHAT_BATCH = 64
@@ -188,7 +196,7 @@ class PostgresStore:
             self.url,
             min_size=1,
             max_size=self.pool_size,
-            kwargs={"autocommit": True},
+            kwargs={"autocommit": True, "options": SESSION_OPTIONS},
             open=False,
             timeout=10.0,
             name="stretchbot",
@@ -433,7 +441,7 @@ class PostgresStore:
             try:
                 if connection is None or connection.closed:
                     connection = await psycopg.AsyncConnection.connect(
-                        self.url, autocommit=True, connect_timeout=5
+                        self.url, autocommit=True, connect_timeout=5, options=SESSION_OPTIONS
                     )
                 await connection.execute(
                     f"UPDATE chats SET lease_until = {DB_NOW} + %(seconds)s "
