@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import sys
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -101,3 +103,17 @@ def postgres(postgres_server: str) -> str:
         ).fetchall()
         db.execute(f"TRUNCATE {', '.join(t[0] for t in tables)} RESTART IDENTITY")
     return postgres_server
+
+
+def _dump_tasks(signum: int, frame: object) -> None:
+    """SIGUSR1: print the stack of every asyncio task of the running loop (a hang's where)."""
+    loop = asyncio.events._get_running_loop()
+    if loop is None:
+        print("no running loop", file=sys.stderr)
+        return
+    for task in asyncio.all_tasks(loop):
+        print(f"--- {task!r}", file=sys.stderr)
+        task.print_stack(file=sys.stderr)
+
+
+signal.signal(signal.SIGUSR1, _dump_tasks)

@@ -13,19 +13,14 @@ async def kill(bot: StretchBot, holding: list[int] | None = None) -> None:
     back, its connections drop. `holding`: chats whose lease it held at that moment, in the
     middle of a step of each (the worst case: the others wait for those leases to run out)."""
     bot.killed = True
+    bot.timers._stopping = True  # a loop that lived through its cancellation ends anyway
     tasks = list(bot.timers._tasks)
     for task in tasks:
         task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    await asyncio.wait(tasks, timeout=10)
     bot.timers._tasks = []
     store = bot.store
     assert isinstance(store, PostgresStore)
     for chat in holding or []:
         await store._take(chat)
-    for loop in (store._renewer, store._listener, store._announce):
-        if loop is not None:
-            loop.cancel()
-    store._renewer = store._listener = store._announce = None
-    if store._pool is not None:
-        await store._pool.close()
-        store._pool = None
+    await store.abandon()

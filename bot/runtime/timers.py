@@ -106,5 +106,8 @@ class TimerLoop:
             except Exception:
                 log.exception("a timer loop failed; trying again shortly")
                 delay = 1.0
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
+            # that comes as the wake-up is set, and the loop would never stop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wakeup.wait(), timeout=delay)
+                async with asyncio.timeout(delay):
+                    await wakeup.wait()

@@ -90,6 +90,9 @@ SESSION_OPTIONS = (
     "-c lock_timeout=10000 -c statement_timeout=30000 -c idle_in_transaction_session_timeout=60000"
 )
 
+# At shutdown, the store's own tasks get this long to end after being cancelled.
+STOP_TASKS_WITHIN = 3.0
+
 # Reminders, and chats with a timer due, claimed at once by one replica.
 CLAIM_BATCH = 200
 CHAT_BATCH = 64
@@ -161,6 +164,7 @@ class PostgresStore:
         self._listeners: list[Callable[[], None]] = []
         self._announce: asyncio.Task[None] | None = None
         self._announce_again = False
+        self._closing = False
         # Chats whose lease this process holds or claimed (renewed until given back).
         self._held: set[int] = set()
         self.taken_over = 0  # claims of chats whose lease another replica had let run out
@@ -215,17 +219,31 @@ class PostgresStore:
 
     async def close(self) -> None:
         """Give back every lease and claim of this process, stop listening, close the pool."""
-        for task in (self._renewer, self._listener, self._announce):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-        self._renewer = self._listener = self._announce = None
+        await self._stop_tasks()
         if self._pool is not None:
             with contextlib.suppress(StoreUnavailable, psycopg.Error):
                 await self.release_all()
             await self._pool.close()
             self._pool = None
+
+    async def abandon(self) -> None:
+        """Stop as a process that dies does (tests, benchmarks): no lease given back, the
+        connections dropped."""
+        await self._stop_tasks()
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    async def _stop_tasks(self) -> None:
+        """Stop the renewals, the listening and a notice on its way (each gets a few seconds to
+        end; one that does not is left behind rather than holding the shutdown up)."""
+        self._closing = True
+        tasks = [t for t in (self._renewer, self._listener, self._announce) if t is not None]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=STOP_TASKS_WITHIN)
+        self._renewer = self._listener = self._announce = None
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[Row]]:
@@ -434,29 +452,33 @@ class PostgresStore:
         The renewals have a connection of their own: in a burst the pool's connections are all
         busy, and a renewal waiting for one could let leases run out mid-step."""
         connection: psycopg.AsyncConnection[Row] | None = None
-        while True:
-            await asyncio.sleep(self.lease_seconds / 3)
-            if not self._held:
-                continue
-            try:
-                if connection is None or connection.closed:
-                    connection = await psycopg.AsyncConnection.connect(
-                        self.url, autocommit=True, connect_timeout=5, options=SESSION_OPTIONS
+        try:
+            while not self._closing:
+                await asyncio.sleep(self.lease_seconds / 3)
+                if not self._held:
+                    continue
+                try:
+                    if connection is None or connection.closed:
+                        connection = await psycopg.AsyncConnection.connect(
+                            self.url, autocommit=True, connect_timeout=5, options=SESSION_OPTIONS
+                        )
+                    await connection.execute(
+                        f"UPDATE chats SET lease_until = {DB_NOW} + %(seconds)s "
+                        "WHERE lease_owner = %(me)s AND chat_id = ANY(%(chats)s)",
+                        {
+                            "me": self.owner,
+                            "seconds": self.lease_seconds,
+                            "chats": list(self._held),
+                        },
                     )
-                await connection.execute(
-                    f"UPDATE chats SET lease_until = {DB_NOW} + %(seconds)s "
-                    "WHERE lease_owner = %(me)s AND chat_id = ANY(%(chats)s)",
-                    {"me": self.owner, "seconds": self.lease_seconds, "chats": list(self._held)},
-                )
-            except asyncio.CancelledError:
-                if connection is not None:
-                    await connection.close()
-                raise
-            except Exception as exc:
-                log.warning("could not renew this replica's leases: %s", exc)
-                if connection is not None:
-                    await connection.close()
-                connection = None
+                except Exception as exc:
+                    log.warning("could not renew this replica's leases: %s", exc)
+                    if connection is not None:
+                        await connection.close()
+                    connection = None
+        finally:
+            if connection is not None:
+                await connection.close()
 
     async def release_all(self) -> None:
         """Give back every lease and claim of this process (at shutdown), so another replica
@@ -479,7 +501,7 @@ class PostgresStore:
 
     async def _listen(self) -> None:
         """LISTEN on a connection of its own; connect again after a failure."""
-        while True:
+        while not self._closing:
             try:
                 connection = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
                 async with connection:
@@ -492,6 +514,8 @@ class PostgresStore:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                if self._closing:
+                    return
                 log.warning("listening for timer changes failed (%s); again in 1 s", exc)
                 await asyncio.sleep(1.0)
 
