@@ -233,10 +233,9 @@ class Runner:
         )
         outbox = tuple(p for e in effects if isinstance(e, (Send, Edit)) for p in _pending(e))
         chats = self.store.chats
-        note = mark is not None and not mark.noted
         try:
             async with self.store.write():  # durable before visible
-                if mark is not None and note:
+                if mark is not None and not mark.noted:  # the update's first step notes it
                     await chats.see_update(chat_id, mark.update_id, self.clock.now())
                 moved = await self._save(conversation, chat_id, before, state, effects, now)
                 if outbox:
