@@ -86,6 +86,17 @@ class Replicas:
         await self.process(self.server.user_taps(chat, en.safety.buttons.none_of_these))
         await self.process(self.server.user_taps(chat, en.buttons.warm))
 
+    async def holding(self, chats: range) -> list[int]:
+        """Two replicas started, and every chat brought to its first card, then "Start hold"
+        tapped in each (the updates shared between the replicas)."""
+        await self.start(2)
+        start_hold = self.content.texts("en").buttons.start_hold
+        for chat in chats:
+            await self.to_first_card(chat)
+        for chat in chats:
+            await self.process(self.server.user_taps(chat, start_hold))
+        return list(chats)
+
     async def kill(self, replica: int, holding: list[int] | None = None) -> None:
         await kill(self.bots[replica], holding)
 
@@ -125,13 +136,8 @@ async def wait_for(condition: Any, within: float, what: str) -> None:
 async def test_two_replicas_run_200_holds_with_every_cue_sent_once(
     replicas: Replicas, content: Content
 ) -> None:
-    await replicas.start(2)
     en = content.texts("en")
-    chats = list(range(50_001, 50_201))
-    for chat in chats:
-        await replicas.to_first_card(chat)
-    for chat in chats:
-        await replicas.process(replicas.server.user_taps(chat, en.buttons.start_hold))
+    chats = await replicas.holding(range(50_001, 50_201))
     rest = en.hold.finished
     server = replicas.server
     await wait_for(
@@ -185,13 +191,8 @@ async def test_a_replica_killed_mid_hold_has_its_chats_continued_by_the_other(
     """Killed between steps (it holds no lease), or in the middle of a step of every chat (the
     other waits for the leases to run out): every hold is released once, within the lease
     time, and none begins again."""
-    await replicas.start(2)
     en = content.texts("en")
-    chats = list(range(52_001, 52_041))
-    for chat in chats:
-        await replicas.to_first_card(chat)
-    for chat in chats:
-        await replicas.process(replicas.server.user_taps(chat, en.buttons.start_hold))
+    chats = await replicas.holding(range(52_001, 52_041))
     server = replicas.server
     countdown = en.hold.countdown.split("{", 1)[0]
     await wait_for(
